@@ -1,0 +1,75 @@
+// Typed, diagnosed access to one YAML map: every lookup that fails adds a Problem naming the
+// file, line, subject and field instead of throwing.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diagnostics.h"
+
+namespace featureforge::repo {
+
+// 1-based line of a node, 0 when yaml-cpp has no mark for it.
+int LineOf(const YAML::Node& node);
+// "a map", "a list", "a scalar", "null".
+std::string DescribeNodeType(const YAML::Node& node);
+
+// Where problems go and how they are labelled.
+struct YamlContext {
+  Diagnostics* diagnostics = nullptr;
+  std::string file;
+  std::string subject;       // "entity 'driver'"
+  std::string field_prefix;  // "online_store." for nested maps
+
+  void Report(int line, const std::string& field, const std::string& message,
+              bool not_supported = false) const;
+};
+
+class MapReader {
+ public:
+  // `node` must be a map (the caller checked); duplicate keys are reported here.
+  MapReader(const YAML::Node& node, YamlContext context);
+
+  // Reports every key not in `allowed`, with a "did you mean" hint when one is close.
+  void CheckFields(const std::vector<std::string>& allowed);
+
+  void set_subject(std::string subject) { context_.subject = std::move(subject); }
+  const YamlContext& context() const { return context_; }
+  int line() const { return line_; }
+  bool Has(const std::string& field) const;
+  // The value node (an undefined node when absent) and the line of the field (map line if absent).
+  YAML::Node Get(const std::string& field) const;
+  int LineOf(const std::string& field) const;
+  // Adds a problem at `field`'s line.
+  void Report(const std::string& field, const std::string& message,
+              bool not_supported = false) const;
+
+  // Each returns nullopt when the field is absent, null or has the wrong type (reported);
+  // `required` also reports an absent field.
+  std::optional<std::string> String(const std::string& field, bool required = false);
+  std::optional<bool> Bool(const std::string& field);
+  std::optional<int64_t> Int(const std::string& field);
+  // A list of strings; a lone scalar is not accepted (a list is what Feast users write).
+  std::optional<std::vector<std::string>> StringList(const std::string& field,
+                                                     bool required = false);
+  std::optional<std::map<std::string, std::string>> StringMap(const std::string& field);
+
+ private:
+  struct Entry {
+    std::string key;
+    YAML::Node key_node;
+    YAML::Node value;
+  };
+  const Entry* Find(const std::string& field) const;
+
+  YamlContext context_;
+  int line_ = 0;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace featureforge::repo
