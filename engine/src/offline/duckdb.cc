@@ -1,6 +1,46 @@
 #include "featureforge/offline/duckdb.h"
 
+#include <string_view>
+
 namespace featureforge::offline {
+namespace {
+
+// DuckDB prefixes its messages with the error class ("IO Error: ...").
+Status StatusFromMessage(const std::string& message) {
+  auto starts = [&](std::string_view prefix) { return message.rfind(prefix, 0) == 0; };
+  std::string text = "DuckDB: " + message;
+  if (starts("IO Error") || starts("HTTP Error") || starts("Network Error") ||
+      starts("Permission Error")) {
+    return Status::IOError(std::move(text));
+  }
+  if (starts("Out of Memory Error") || starts("INTERRUPT Error")) {
+    return Status::Unavailable(std::move(text));
+  }
+  if (starts("INTERNAL Error") || starts("FATAL Error")) return Status::Internal(std::move(text));
+  return Status::InvalidArgument(std::move(text));
+}
+
+Status StatusFromResult(duckdb_result* result) {
+  const char* error = duckdb_result_error(result);
+  std::string message = error ? error : "query failed";
+  switch (duckdb_result_error_type(result)) {
+    case DUCKDB_ERROR_IO:
+    case DUCKDB_ERROR_HTTP:
+    case DUCKDB_ERROR_NETWORK:
+    case DUCKDB_ERROR_PERMISSION:
+      return Status::IOError("DuckDB: " + message);
+    case DUCKDB_ERROR_OUT_OF_MEMORY:
+    case DUCKDB_ERROR_INTERRUPT:
+      return Status::Unavailable("DuckDB: " + message);
+    case DUCKDB_ERROR_INTERNAL:
+    case DUCKDB_ERROR_FATAL:
+      return Status::Internal("DuckDB: " + message);
+    default:
+      return StatusFromMessage(message);
+  }
+}
+
+}  // namespace
 
 bool DuckChunk::IsNull(uint64_t col, uint64_t row) const {
   uint64_t* validity = duckdb_vector_get_validity(column(col));
@@ -21,8 +61,7 @@ duckdb_type DuckResult::column_type(uint64_t i) { return duckdb_column_type(&res
 Result<std::unique_ptr<DuckChunk>> DuckResult::Next() {
   duckdb_data_chunk chunk = duckdb_fetch_chunk(result_);
   if (chunk == nullptr) {
-    const char* error = duckdb_result_error(&result_);
-    if (error != nullptr) return Status::IOError(std::string("DuckDB: ") + error);
+    if (duckdb_result_error(&result_) != nullptr) return StatusFromResult(&result_);
     return std::unique_ptr<DuckChunk>();
   }
   return std::make_unique<DuckChunk>(chunk);
@@ -63,10 +102,7 @@ Status DuckConnection::Execute(const std::string& sql) {
   duckdb_result result;
   duckdb_state state = duckdb_query(connection_, sql.c_str(), &result);
   Status status;
-  if (state != DuckDBSuccess) {
-    const char* error = duckdb_result_error(&result);
-    status = Status::InvalidArgument(std::string("DuckDB: ") + (error ? error : "query failed"));
-  }
+  if (state != DuckDBSuccess) status = StatusFromResult(&result);
   duckdb_destroy_result(&result);
   return status;
 }
@@ -77,32 +113,27 @@ Result<std::unique_ptr<DuckResult>> DuckConnection::Query(const std::string& sql
   if (duckdb_prepare(connection_, sql.c_str(), &prepared) != DuckDBSuccess) {
     std::string message = duckdb_prepare_error(prepared) ? duckdb_prepare_error(prepared) : "";
     duckdb_destroy_prepare(&prepared);
-    return Status::InvalidArgument("DuckDB: " + message);
+    return StatusFromMessage(message);
   }
   duckdb_pending_result pending = nullptr;
   if (duckdb_pending_prepared_streaming(prepared, &pending) != DuckDBSuccess) {
     std::string message = duckdb_pending_error(pending) ? duckdb_pending_error(pending) : "";
     duckdb_destroy_pending(&pending);
     duckdb_destroy_prepare(&prepared);
-    return Status::InvalidArgument("DuckDB: " + message);
+    return StatusFromMessage(message);
   }
   duckdb_state state = duckdb_execute_pending(pending, &result->result_);
   duckdb_destroy_pending(&pending);
   duckdb_destroy_prepare(&prepared);
   result->valid_ = true;
-  if (state != DuckDBSuccess) {
-    const char* error = duckdb_result_error(&result->result_);
-    return Status::InvalidArgument(std::string("DuckDB: ") + (error ? error : "query failed"));
-  }
+  if (state != DuckDBSuccess) return StatusFromResult(&result->result_);
   return result;
 }
 
 Result<std::optional<std::string>> DuckConnection::QueryScalar(const std::string& sql) {
   duckdb_result result;
   if (duckdb_query(connection_, sql.c_str(), &result) != DuckDBSuccess) {
-    const char* error = duckdb_result_error(&result);
-    Status status =
-        Status::InvalidArgument(std::string("DuckDB: ") + (error ? error : "query failed"));
+    Status status = StatusFromResult(&result);
     duckdb_destroy_result(&result);
     return status;
   }
