@@ -1,0 +1,107 @@
+// The registry: what `featureforge apply` stored (a snapshot of the repo's definitions) and what
+// has been materialized since (per-view intervals, the watermarks incremental runs start from).
+// Kept in one Protobuf file, replaced atomically on every save.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "featureforge/common/status.h"
+#include "featureforge/common/time.h"
+#include "featureforge/repo/model.h"
+
+namespace featureforge::registry {
+
+namespace proto {
+class Registry;
+}
+
+// One committed materialization of [start, end] (inclusive, UTC).
+struct MaterializationInterval {
+  TimestampMicros start = 0;
+  TimestampMicros end = 0;
+  int64_t rows_written = 0;
+  TimestampMicros completed_at = 0;
+  bool operator==(const MaterializationInterval&) const = default;
+};
+
+struct FeatureViewState {
+  repo::FeatureView view;
+  std::vector<MaterializationInterval> intervals;        // in recording order
+  std::optional<TimestampMicros> last_materialized_end;  // the latest end of any interval
+  int64_t rows_written = 0;                              // over every interval
+  TimestampMicros created_at = 0;                        // first applied
+  TimestampMicros updated_at = 0;                        // definition last changed
+};
+
+// Names per kind; sorted.
+struct ObjectChanges {
+  std::vector<std::string> created;
+  std::vector<std::string> updated;
+  std::vector<std::string> deleted;
+  std::vector<std::string> unchanged;
+  bool changed() const { return !created.empty() || !updated.empty() || !deleted.empty(); }
+};
+
+struct ApplyResult {
+  ObjectChanges entities;
+  ObjectChanges sources;
+  ObjectChanges feature_views;
+  ObjectChanges feature_services;
+  // The registry held another project: everything it had was replaced, watermarks included.
+  bool project_changed = false;
+  bool changed() const {
+    return project_changed || entities.changed() || sources.changed() || feature_views.changed() ||
+           feature_services.changed();
+  }
+};
+
+class Registry {
+ public:
+  // An empty registry: no project, nothing applied.
+  Registry();
+  ~Registry();
+  Registry(const Registry& other);
+  Registry& operator=(const Registry& other);
+  Registry(Registry&& other) noexcept;
+  Registry& operator=(Registry&& other) noexcept;
+
+  // Local paths only for now (s3:// and other URIs: NotSupported). A missing file is NotFound;
+  // one that is not a complete registry (bad header, truncated, checksum, unparsable) is
+  // Corruption naming the file.
+  static Result<Registry> Load(const std::string& path);
+  // Load, or an empty registry when the file does not exist yet.
+  static Result<Registry> LoadOrEmpty(const std::string& path);
+  // Writes a temp file in the same folder, fsyncs it and renames it over `path` (creating the
+  // folder if needed): readers see the old or the new registry, never a partial one, and a
+  // failed save leaves the old file as it was.
+  Status Save(const std::string& path) const;
+
+  // Replaces the stored definitions with `repo`'s. Views that still exist keep their
+  // materialization intervals (also when their definition changed); deleted views lose them.
+  // When the registry held another project, everything is replaced.
+  ApplyResult Apply(const repo::Repo& repo, TimestampMicros now = SystemClock().Now());
+
+  // Records a committed materialization of `view` (call only after the online write committed).
+  // NotFound for a view that is not applied; InvalidArgument when start > end or rows < 0.
+  Status RecordMaterialization(const std::string& view, TimestampMicros start, TimestampMicros end,
+                               int64_t rows_written, TimestampMicros completed_at);
+  // The latest end of any recorded interval of `view`; nullopt when none (or unknown view).
+  std::optional<TimestampMicros> LastMaterializedEnd(const std::string& view) const;
+
+  const std::string& project() const;
+  bool empty() const;  // nothing applied yet
+  TimestampMicros last_updated() const;
+  std::vector<repo::Entity> entities() const;
+  std::vector<repo::DataSource> sources() const;
+  std::vector<FeatureViewState> feature_views() const;
+  std::optional<FeatureViewState> feature_view(const std::string& name) const;
+  std::vector<repo::FeatureService> feature_services() const;
+
+ private:
+  std::unique_ptr<proto::Registry> proto_;
+};
+
+}  // namespace featureforge::registry
