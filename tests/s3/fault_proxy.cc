@@ -135,7 +135,9 @@ void FaultInjectingProxy::Serve(int client_fd) {
   Fault fault;
   if (TakeFault(method, &fault)) {
     ++faults_injected_;
-    if (fault != Fault::kDropConnection) {
+    if (fault == Fault::kHang) {
+      while (!stopping_) ::poll(nullptr, 0, 20);
+    } else if (fault != Fault::kDropConnection) {
       bool slow = fault == Fault::kSlowDown503;
       std::string xml = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>") +
                         (slow ? "SlowDown" : "InternalError") +

@@ -57,8 +57,10 @@ Result<std::unique_ptr<S3rverProcess>> S3rverProcess::Start(
   fs::create_directories(server->data_dir_);
   const std::string log_path = pattern + "/s3rver.log";
 
-  std::vector<std::string> args = {node,     script,      "-d", server->data_dir_, "-a",
-                                   "127.0.0.1", "-p", "0", "--silent"};
+  // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers
+  // through its legacy provider.
+  std::vector<std::string> args = {node, "--openssl-legacy-provider", script, "-d",
+                                   server->data_dir_, "-a", "127.0.0.1", "-p", "0", "--silent"};
   for (const auto& bucket : buckets) {
     args.push_back("--configure-bucket");
     args.push_back(bucket);

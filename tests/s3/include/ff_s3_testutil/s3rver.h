@@ -43,11 +43,11 @@ class S3rverProcess {
 
 // An HTTP/1.1 proxy on 127.0.0.1:<free port> that forwards every request to `upstream_port`
 // (one request per connection, "Connection: close"), except that it can be told to fail the
-// next N requests instead: answer 500 InternalError, 503 SlowDown, or drop the connection
-// without answering.
+// next N requests instead: answer 500 InternalError, 503 SlowDown, drop the connection
+// without answering, or hang (read the request, never answer; for timeout tests).
 class FaultInjectingProxy {
  public:
-  enum class Fault { kInternalError500, kSlowDown503, kDropConnection };
+  enum class Fault { kInternalError500, kSlowDown503, kDropConnection, kHang };
 
   static Result<std::unique_ptr<FaultInjectingProxy>> Start(int upstream_port);
   ~FaultInjectingProxy();

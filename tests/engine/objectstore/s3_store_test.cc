@@ -1,0 +1,357 @@
+// S3ObjectStore against a real s3rver on loopback, and through a fault-injecting proxy for the
+// retry, timeout and abort paths.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "featureforge/objectstore/s3_store.h"
+#include "ff_s3_testutil/s3rver.h"
+
+namespace featureforge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FaultInjectingProxy;
+using testing::S3rverProcess;
+
+constexpr char kBucket[] = "ff-test";
+
+std::string Pattern(size_t size, int seed) {
+  std::string data(size, '\0');
+  uint32_t x = 2463534242u + static_cast<uint32_t>(seed);
+  for (size_t i = 0; i < size; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    data[i] = static_cast<char>(x & 0xFF);
+  }
+  return data;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class S3StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = S3rverProcess::Start({kBucket});
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    std::string pattern = (fs::temp_directory_path() / "ff-s3test-XXXXXX").string();
+    local_dir_ = ::mkdtemp(pattern.data());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(local_dir_, ec);
+  }
+
+  std::shared_ptr<S3ObjectStore> Store(S3Options options) {
+    auto store = S3ObjectStore::Create(std::move(options));
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? *store : nullptr;
+  }
+  std::shared_ptr<S3ObjectStore> Store() { return Store(server_->Options()); }
+  // A unique prefix per test so tests never see each other's objects.
+  std::string Uri(const std::string& name) const {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return std::string("s3://") + kBucket + "/" + info->name() + "/" + name;
+  }
+  std::string Local(const std::string& name) const { return local_dir_ + "/" + name; }
+
+  static S3rverProcess* server_;
+  std::string local_dir_;
+};
+
+S3rverProcess* S3StoreTest::server_ = nullptr;
+
+TEST_F(S3StoreTest, PutGetExistsListDeleteRoundTrip) {
+  auto store = Store();
+  const std::string data = Pattern(1000, 1);
+  ASSERT_TRUE(store->Put(Uri("a/one.bin"), data).ok());
+  ASSERT_TRUE(store->Put(Uri("a/two words & more.txt"), "two").ok());
+  ASSERT_TRUE(store->Put(Uri("a/caf\xC3\xA9+x=y.txt"), "three").ok());
+  ASSERT_TRUE(store->Put(Uri("b/empty"), "").ok());
+
+  auto got = store->Get(Uri("a/one.bin"));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, data);
+  EXPECT_EQ(*store->Get(Uri("a/two words & more.txt")), "two");
+  EXPECT_EQ(*store->Get(Uri("a/caf\xC3\xA9+x=y.txt")), "three");
+  EXPECT_EQ(*store->Get(Uri("b/empty")), "");
+  EXPECT_TRUE(*store->Exists(Uri("a/one.bin")));
+  EXPECT_FALSE(*store->Exists(Uri("a/none")));
+
+  auto listed = store->List(Uri("a/"));
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<std::string>{Uri("a/caf\xC3\xA9+x=y.txt"), Uri("a/one.bin"),
+                                               Uri("a/two words & more.txt")}));
+
+  ASSERT_TRUE(store->Delete(Uri("a/one.bin")).ok());
+  EXPECT_FALSE(*store->Exists(Uri("a/one.bin")));
+  EXPECT_TRUE(store->Delete(Uri("a/one.bin")).ok()) << "deleting a missing key is OK";
+  EXPECT_EQ(store->List(Uri("a/"))->size(), 2u);
+}
+
+TEST_F(S3StoreTest, MissingKeyAndBucketAreNotFoundNamingThem) {
+  auto store = Store();
+  auto got = store->Get(Uri("no/such/key"));
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(got.status().message().find(Uri("no/such/key")), std::string::npos);
+  EXPECT_NE(got.status().message().find("NoSuchKey"), std::string::npos);
+  EXPECT_EQ(store->GetToFile(Uri("no/such/key"), Local("out")).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(Local("out")));
+  for (const auto& entry : fs::directory_iterator(local_dir_)) {
+    ADD_FAILURE() << "left behind: " << entry.path();
+  }
+
+  auto no_bucket = store->Get("s3://no-such-bucket/k");
+  ASSERT_FALSE(no_bucket.ok());
+  EXPECT_EQ(no_bucket.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(no_bucket.status().message().find("NoSuchBucket"), std::string::npos);
+  EXPECT_FALSE(store->Delete("s3://no-such-bucket/k").ok());
+  EXPECT_EQ(store->Get("s3://" + std::string(kBucket)).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(S3StoreTest, MultipartUploadFromMemoryAndFile) {
+  S3Options options = server_->Options();
+  options.part_size = 64 * 1024;
+  options.multipart_threshold = 64 * 1024;
+  auto store = Store(options);
+  const std::string data = Pattern(5 * 64 * 1024 + 123, 2);  // 6 parts, the last one short
+
+  uint64_t before = store->requests_sent();
+  ASSERT_TRUE(store->Put(Uri("mem.bin"), data).ok());
+  // Create + 6 parts + Complete: proof that it went up in parts.
+  EXPECT_EQ(store->requests_sent() - before, 8u);
+  EXPECT_EQ(*store->Get(Uri("mem.bin")), data);
+
+  std::ofstream(Local("in.bin"), std::ios::binary) << data;
+  before = store->requests_sent();
+  ASSERT_TRUE(store->PutFile(Uri("file.bin"), Local("in.bin")).ok());
+  EXPECT_EQ(store->requests_sent() - before, 8u);
+  ASSERT_TRUE(store->GetToFile(Uri("file.bin"), Local("sub/out.bin")).ok());
+  EXPECT_EQ(ReadFile(Local("sub/out.bin")), data);
+
+  // At or below the threshold: a single PUT.
+  before = store->requests_sent();
+  ASSERT_TRUE(store->Put(Uri("small.bin"), data.substr(0, 64 * 1024)).ok());
+  EXPECT_EQ(store->requests_sent() - before, 1u);
+}
+
+TEST_F(S3StoreTest, ListFollowsContinuationTokens) {
+  S3Options options = server_->Options();
+  options.list_page_size = 2;
+  auto store = Store(options);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 7; ++i) {
+    expected.push_back(Uri("k" + std::to_string(i)));
+    ASSERT_TRUE(store->Put(expected.back(), std::to_string(i)).ok());
+  }
+  uint64_t before = store->requests_sent();
+  auto listed = store->List(Uri(""));
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, expected);
+  EXPECT_EQ(store->requests_sent() - before, 4u) << "7 keys at 2 per page";
+}
+
+TEST_F(S3StoreTest, StreamsLargeObjectToFile) {
+  auto store = Store();
+  const std::string data = Pattern(3 << 20, 3);
+  ASSERT_TRUE(store->Put(Uri("large.bin"), data).ok());
+  ASSERT_TRUE(store->GetToFile(Uri("large.bin"), Local("large.bin")).ok());
+  EXPECT_EQ(ReadFile(Local("large.bin")), data);
+  // Replacing an existing local file is atomic too.
+  ASSERT_TRUE(store->Put(Uri("large.bin"), "short now").ok());
+  ASSERT_TRUE(store->GetToFile(Uri("large.bin"), Local("large.bin")).ok());
+  EXPECT_EQ(ReadFile(Local("large.bin")), "short now");
+}
+
+TEST_F(S3StoreTest, UnknownAccessKeyIsRejectedLikeS3rverDoes) {
+  // s3rver knows one access key id (S3RVER) and does not verify SigV4 signatures, so a wrong
+  // key id is rejected (403 InvalidAccessKeyId) while a wrong secret is not detectable there.
+  S3Options options = server_->Options();
+  options.credentials.access_key_id = "WRONG-KEY";
+  auto store = Store(options);
+  uint64_t before = store->requests_sent();
+  Status put = store->Put(Uri("denied"), "x");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(put.message().find("403"), std::string::npos) << put.message();
+  EXPECT_NE(put.message().find("InvalidAccessKeyId"), std::string::npos) << put.message();
+  EXPECT_NE(put.message().find(Uri("denied")), std::string::npos) << put.message();
+  EXPECT_EQ(store->requests_sent() - before, 1u) << "auth errors are not retried";
+  EXPECT_FALSE(*Store()->Exists(Uri("denied")));
+}
+
+TEST_F(S3StoreTest, OpenObjectStoreReadsTheAwsEnvironment) {
+  ::setenv("AWS_ENDPOINT_URL_S3", server_->endpoint().c_str(), 1);
+  ::setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);  // the S3-specific one wins
+  ::setenv("AWS_ACCESS_KEY_ID", testing::kS3rverAccessKeyId, 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", testing::kS3rverSecretAccessKey, 1);
+  ::setenv("AWS_REGION", "eu-west-1", 1);
+  auto store = OpenObjectStore(Uri("env.txt"));
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+  ::unsetenv("AWS_ENDPOINT_URL");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto* s3 = dynamic_cast<S3ObjectStore*>(store->get());
+  ASSERT_NE(s3, nullptr);
+  EXPECT_EQ(s3->options().region, "eu-west-1");
+  EXPECT_EQ(s3->options().endpoint, server_->endpoint());
+  ASSERT_TRUE((*store)->Put(Uri("env.txt"), "from env").ok());
+  EXPECT_EQ(*Store()->Get(Uri("env.txt")), "from env");
+  ::unsetenv("AWS_REGION");
+  auto defaults = S3Options::FromEnvironment();
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->endpoint, "https://s3.us-east-1.amazonaws.com");
+}
+
+class S3RetryTest : public S3StoreTest {
+ protected:
+  void SetUp() override {
+    S3StoreTest::SetUp();
+    auto proxy = FaultInjectingProxy::Start(server_->port());
+    ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+    proxy_ = std::move(proxy).value();
+  }
+  S3Options ProxiedOptions() const {
+    S3Options options = server_->Options();
+    options.endpoint = proxy_->endpoint();
+    return options;
+  }
+  std::unique_ptr<FaultInjectingProxy> proxy_;
+};
+
+TEST_F(S3RetryTest, ServerErrorsThenSuccessAreRetried) {
+  auto store = Store(ProxiedOptions());
+  proxy_->FailNext(2, FaultInjectingProxy::Fault::kInternalError500);
+  ASSERT_TRUE(store->Put(Uri("retried"), "payload").ok());
+  EXPECT_EQ(proxy_->faults_injected(), 2);
+  EXPECT_EQ(store->requests_sent(), 3u);
+
+  proxy_->FailNext(2, FaultInjectingProxy::Fault::kSlowDown503, "GET");
+  auto got = store->Get(Uri("retried"));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "payload");
+  EXPECT_EQ(proxy_->faults_injected(), 4);
+
+  proxy_->FailNext(1, FaultInjectingProxy::Fault::kDropConnection, "GET");
+  ASSERT_TRUE(store->GetToFile(Uri("retried"), Local("retried")).ok());
+  EXPECT_EQ(ReadFile(Local("retried")), "payload");
+  EXPECT_EQ(proxy_->faults_injected(), 5);
+}
+
+TEST_F(S3RetryTest, MultipartPartFailureIsRetried) {
+  S3Options options = ProxiedOptions();
+  options.part_size = 16 * 1024;
+  options.multipart_threshold = 16 * 1024;
+  auto store = Store(options);
+  const std::string data = Pattern(50 * 1024, 4);
+  proxy_->FailNext(2, FaultInjectingProxy::Fault::kInternalError500, "PUT");
+  ASSERT_TRUE(store->Put(Uri("multi"), data).ok());
+  EXPECT_EQ(proxy_->faults_injected(), 2);
+  EXPECT_EQ(*Store()->Get(Uri("multi")), data);
+}
+
+TEST_F(S3RetryTest, GivesUpAfterMaxAttemptsNamingTheError) {
+  S3Options options = ProxiedOptions();
+  options.max_attempts = 3;
+  auto store = Store(options);
+  proxy_->FailNext(100, FaultInjectingProxy::Fault::kInternalError500);
+  Status put = store->Put(Uri("never"), "x");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.code(), StatusCode::kUnavailable);
+  EXPECT_NE(put.message().find("InternalError"), std::string::npos) << put.message();
+  EXPECT_NE(put.message().find("after 3 attempts"), std::string::npos) << put.message();
+  EXPECT_NE(put.message().find(Uri("never")), std::string::npos) << put.message();
+  EXPECT_EQ(proxy_->requests_seen(), 3);
+}
+
+TEST_F(S3RetryTest, FailedMultipartUploadIsAbortedAndLeavesNoObject) {
+  S3Options options = ProxiedOptions();
+  options.part_size = 16 * 1024;
+  options.multipart_threshold = 16 * 1024;
+  options.max_attempts = 2;
+  auto store = Store(options);
+  proxy_->FailNext(100, FaultInjectingProxy::Fault::kInternalError500, "PUT");
+  Status put = store->Put(Uri("aborted"), Pattern(40 * 1024, 5));
+  ASSERT_FALSE(put.ok());
+  EXPECT_NE(put.message().find("aborted"), std::string::npos) << put.message();
+  EXPECT_NE(put.message().find("UploadPart 1"), std::string::npos) << put.message();
+  EXPECT_FALSE(*Store()->Exists(Uri("aborted")));
+}
+
+TEST_F(S3RetryTest, HungServerTimesOut) {
+  S3Options options = ProxiedOptions();
+  options.request_timeout_ms = 300;
+  options.max_attempts = 2;
+  auto store = Store(options);
+  proxy_->FailNext(2, FaultInjectingProxy::Fault::kHang);
+  Status put = store->Put(Uri("hung"), "x");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.code(), StatusCode::kTimeout) << put.ToString();
+  EXPECT_NE(put.message().find("attempt 2 of 2"), std::string::npos) << put.message();
+}
+
+TEST(S3ConnectionTest, RefusedConnectionIsRetriedThenUnavailable) {
+  // A port that was free a moment ago: nothing listens there.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t length = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  ::close(fd);
+  S3Options options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.credentials = {"id", "secret", ""};
+  options.max_attempts = 3;
+  options.initial_backoff_ms = 1;
+  options.max_backoff_ms = 5;
+  auto store = S3ObjectStore::Create(options);
+  ASSERT_TRUE(store.ok());
+  auto got = (*store)->Get("s3://bucket/key");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(got.status().message().find("s3://bucket/key"), std::string::npos);
+  EXPECT_EQ((*store)->requests_sent(), 3u);
+}
+
+TEST(S3OptionsTest, ValidateRejectsBadSettings) {
+  S3Options options;
+  options.endpoint = "http://127.0.0.1:9000";
+  options.credentials = {"id", "secret", ""};
+  EXPECT_TRUE(options.Validate().ok());
+  S3Options bad = options;
+  bad.endpoint = "127.0.0.1:9000";
+  EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+  bad = options;
+  bad.endpoint = "http://host/path";
+  EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+  bad = options;
+  bad.part_size = 0;
+  EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+  bad = options;
+  bad.credentials = {};
+  EXPECT_NE(bad.Validate().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace featureforge
