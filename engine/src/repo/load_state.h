@@ -64,8 +64,10 @@ void ParseDefinitionFile(const YAML::Node& root, const std::string& file, LoadSt
 // Cross-file checks: duplicates, references, schemas, source files, batch view SQL.
 void ValidateRepo(LoadState* state);
 // Checks a batch view's SQL with DuckDB's parser (nothing is bound or run, so the sources need
-// not exist): exactly one SELECT-like statement. Returns "" when fine, else the problem.
-std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query);
+// not exist): exactly one SELECT-like statement that reads only `sources` (and its own CTEs).
+// Returns "" when fine, else the problem.
+std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query,
+                            const std::vector<std::string>& sources);
 
 // "entity 'driver'", or "entity #3" when the item has no name yet.
 std::string Subject(const std::string& kind, const std::string& name, size_t index);

@@ -1,6 +1,7 @@
 // Batch view SQL is checked by DuckDB's parser only: the sources it names are registered as
 // views at materialization time, so binding here would fail on every table name.
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "featureforge/offline/duckdb.h"
 #include "load_state.h"
@@ -46,9 +47,62 @@ bool StartsLikeSelect(const std::string& query) {
          word == "TABLE";
 }
 
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The string member `key` of a JSON object, "" when absent or not a string.
+std::string StringMember(const nlohmann::json& node, const char* key) {
+  auto it = node.find(key);
+  return it != node.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Walks DuckDB's serialized parse tree for the tables a query reads and the CTEs it defines.
+void CollectTables(const nlohmann::json& node, std::set<std::string>* tables,
+                   std::set<std::string>* ctes) {
+  if (node.is_object()) {
+    if (StringMember(node, "type") == "BASE_TABLE" && !StringMember(node, "table_name").empty()) {
+      std::string schema = StringMember(node, "schema_name");
+      std::string table = StringMember(node, "table_name");
+      tables->insert(Lower(schema.empty() ? table : schema + "." + table));
+    }
+    if (auto it = node.find("cte_map"); it != node.end() && it->is_object()) {
+      auto map = it->find("map");
+      if (map != it->end() && map->is_array()) {
+        for (const auto& entry : *map) {
+          if (entry.is_object() && !StringMember(entry, "key").empty()) {
+            ctes->insert(Lower(StringMember(entry, "key")));
+          }
+        }
+      }
+    }
+    for (const auto& [key, child] : node.items()) CollectTables(child, tables, ctes);
+  } else if (node.is_array()) {
+    for (const auto& child : node) CollectTables(child, tables, ctes);
+  }
+}
+
+// "" when every table the query reads is one of `sources` or a CTE of the query.
+std::string CheckTables(const nlohmann::json& tree, const std::vector<std::string>& sources) {
+  std::set<std::string> tables, ctes, allowed;
+  CollectTables(tree, &tables, &ctes);
+  for (const auto& source : sources) allowed.insert(Lower(source));
+  std::string unknown;
+  for (const auto& table : tables) {
+    if (ctes.count(table) || allowed.count(table)) continue;
+    unknown += (unknown.empty() ? "'" : ", '") + table + "'";
+  }
+  if (unknown.empty()) return "";
+  std::string listed;
+  for (const auto& source : sources) listed += (listed.empty() ? "" : ", ") + source;
+  return "reads " + unknown + ", which is not among its sources [" + listed + "]";
+}
+
 }  // namespace
 
-std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query) {
+std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query,
+                            const std::vector<std::string>& sources) {
   duckdb_extracted_statements statements = nullptr;
   idx_t count = duckdb_extract_statements(connection.raw(), query.c_str(), &statements);
   std::string problem;
@@ -61,19 +115,20 @@ std::string CheckBatchQuery(offline::DuckConnection& connection, const std::stri
   duckdb_destroy_extracted(&statements);
   if (!problem.empty()) return problem;
 
-  // json_serialize_sql (DuckDB's json extension) parses without binding and refuses anything
-  // but SELECT statements.
+  // json_serialize_sql (DuckDB's json extension) parses without binding, refuses anything but
+  // SELECT statements and names the tables the query reads.
   auto serialized =
       connection.QueryScalar("SELECT json_serialize_sql(" + offline::QuoteLiteral(query) + ")");
   if (serialized.ok() && serialized->has_value()) {
     auto json = nlohmann::json::parse(**serialized, nullptr, /*allow_exceptions=*/false);
-    if (json.is_object() && json.value("error", false)) {
-      std::string type = json.value("error_type", "");
+    auto error = json.is_object() ? json.find("error") : json.end();
+    if (error != json.end() && error->is_boolean() && error->get<bool>()) {
+      std::string type = StringMember(json, "error_type");
       if (type == "not implemented")
         return "expected a SELECT query, got another kind of statement";
-      return "SQL does not parse: " + Summarize(json.value("error_message", "unknown error"));
+      return "SQL does not parse: " + Summarize(StringMember(json, "error_message"));
     }
-    if (json.is_object()) return "";
+    if (json.is_object()) return CheckTables(json, sources);
   }
   return StartsLikeSelect(query) ? "" : "expected a SELECT query, got another kind of statement";
 }

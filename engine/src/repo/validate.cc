@@ -123,7 +123,7 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
       Report(state, view.location, line, subject, field, message);
     };
 
-    std::set<std::string> join_keys;
+    std::map<std::string, const Entity*> join_keys;  // key -> its entity
     for (size_t i = 0; i < view.entities.size(); ++i) {
       const std::string field = "entities[" + std::to_string(i) + "]";
       const Entity* entity = repo.FindEntity(view.entities[i]);
@@ -133,7 +133,7 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
                    DidYouMean(view.entities[i], entity_names));
         continue;
       }
-      join_keys.insert(entity->join_keys.begin(), entity->join_keys.end());
+      for (const auto& key : entity->join_keys) join_keys[key] = entity;
     }
 
     if (!view.is_batch && !view.source.empty()) {
@@ -158,8 +158,8 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
         auto connection = offline::DuckConnection::Open();
         if (connection.ok()) *sql = std::move(connection).value();
       }
-      std::string problem =
-          *sql ? CheckBatchQuery(**sql, view.query) : "cannot start DuckDB to check the query";
+      std::string problem = *sql ? CheckBatchQuery(**sql, view.query, view.query_sources)
+                                 : "cannot start DuckDB to check the query";
       if (!problem.empty()) report("query", LineOr(lines, "query", 0), problem);
     }
     if (view.is_batch && !view.path.empty() && view.path.find("://") != std::string::npos &&
@@ -177,10 +177,20 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
         report("schema", entry.line, "column '" + name + "' listed twice");
         continue;
       }
-      if (join_keys.count(name) || name == view.timestamp_field ||
-          name == view.created_timestamp_column) {
+      if (auto key = join_keys.find(name); key != join_keys.end()) {
+        // A single-key entity's value_type is the key's type: entity keys are serialized with
+        // it, so a schema that disagrees would write keys no reader finds.
+        const Entity* entity = key->second;
+        if (entity->join_keys.size() == 1 && entry.field.type != ValueType::kInvalid &&
+            entry.field.type != entity->value_type) {
+          report("schema", entry.line,
+                 "join key '" + name + "' is " + std::string(ValueTypeName(entry.field.type)) +
+                     " here but entity '" + entity->name + "' has value_type " +
+                     std::string(ValueTypeName(entity->value_type)));
+        }
         continue;
       }
+      if (name == view.timestamp_field || name == view.created_timestamp_column) continue;
       view.features.push_back(entry.field);
     }
     if (!state->view_schemas[v].empty() && view.features.empty()) {

@@ -238,6 +238,20 @@ entities:
               Contains(HasSubstr("more.yaml:18: entity 'e': value_type: unknown type 'INTEGER'")));
 }
 
+TEST_F(LoaderErrorsTest, JoinKeyTypeMustMatchItsEntity) {
+  temp_.Write("more.yaml", R"(feature_views:
+  - name: v
+    entities: [driver]
+    schema:
+      - {name: driver_id, dtype: String}
+      - {name: x, dtype: Int64}
+    source: stats
+)");
+  EXPECT_THAT(LoadProblems(), Contains("more.yaml:5: feature_view 'v': schema: join key "
+                                       "'driver_id' is String here but entity 'driver' has "
+                                       "value_type Int64"));
+}
+
 TEST_F(LoaderErrorsTest, MalformedYamlGivesLineAndColumn) {
   temp_.Write("broken.yaml", "entities:\n  - name: a\n    join_keys: [a, b\n");
   temp_.Write("tabs.yaml", "entities:\n  - name: x\n   bad: indentation\n");
@@ -304,6 +318,13 @@ TEST_F(LoaderErrorsTest, BatchQueryMustBeOneParsableSelect) {
              max(trips AS x
       FROM stats
     schema: [{name: x, dtype: Int64}]
+  - name: unlisted
+    entities: [driver]
+    sources: [stats]
+    query: |
+      WITH recent AS (SELECT * FROM stats)
+      SELECT * FROM recent JOIN labels USING (driver_id) JOIN main.other USING (driver_id)
+    schema: [{name: x, dtype: Int64}]
   - name: fine
     entities: [driver]
     sources: [stats]
@@ -322,7 +343,10 @@ TEST_F(LoaderErrorsTest, BatchQueryMustBeOneParsableSelect) {
   EXPECT_THAT(problems, Contains(HasSubstr("more.yaml:20: batch_feature_view 'multiline': query: "
                                            "SQL does not parse:")));
   EXPECT_THAT(problems, Contains(HasSubstr("(query line 2)")));
-  EXPECT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(problems, Contains("more.yaml:28: batch_feature_view 'unlisted': query: reads "
+                                 "'labels', 'main.other', which is not among its sources "
+                                 "[stats]"));
+  EXPECT_EQ(problems.size(), 5u) << ::testing::PrintToString(problems);
 }
 
 TEST_F(LoaderErrorsTest, ConfigProblems) {
