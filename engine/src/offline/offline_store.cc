@@ -165,7 +165,13 @@ Status OfflineStore::RegisterSource(const repo::DataSource& source) {
 }
 
 Status OfflineStore::EnsureSource(const std::string& source_name) {
-  if (registered_[source_name]) return Status::OK();
+  if (registered_[source_name]) {
+    // DuckDB views keep the column types they were bound with: a file rewritten with other
+    // types (or deleted) since then is re-registered, so the caller gets the current data or
+    // the current error rather than "contents of view were altered".
+    if (RelationColumns(QuoteIdentifier(source_name)).ok()) return Status::OK();
+    registered_[source_name] = false;
+  }
   const repo::DataSource* source = repo_.FindSource(source_name);
   if (source == nullptr) return Status::NotFound("unknown data source '" + source_name + "'");
   Status status = RegisterSource(*source);

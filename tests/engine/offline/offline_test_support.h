@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@
 #include "featureforge/offline/duckdb.h"
 #include "featureforge/online/online_store.h"
 #include "featureforge/repo/model.h"
+
+namespace featureforge {
+// Readable gtest failure messages for values.
+inline void PrintTo(const Value& value, std::ostream* os) {
+  *os << ValueTypeName(value.type) << "(" << value.ToString() << ")";
+}
+}  // namespace featureforge
 
 namespace featureforge::testing {
 
