@@ -74,7 +74,8 @@ Result<std::unique_ptr<FaultInjectingProxy>> FaultInjectingProxy::Start(int upst
   std::unique_ptr<FaultInjectingProxy> proxy(new FaultInjectingProxy());
   proxy->upstream_port_ = upstream_port;
   proxy->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (proxy->listen_fd_ < 0) return Status::IOError("proxy socket: " + std::string(strerror(errno)));
+  if (proxy->listen_fd_ < 0)
+    return Status::IOError("proxy socket: " + std::string(strerror(errno)));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -142,10 +143,10 @@ void FaultInjectingProxy::Serve(int client_fd) {
       std::string xml = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>") +
                         (slow ? "SlowDown" : "InternalError") +
                         "</Code><Message>injected by the test proxy</Message></Error>";
-      std::string response = std::string("HTTP/1.1 ") +
-                             (slow ? "503 Slow Down" : "500 Internal Server Error") +
-                             "\r\nContent-Type: application/xml\r\nContent-Length: " +
-                             std::to_string(xml.size()) + "\r\nConnection: close\r\n\r\n" + xml;
+      std::string response =
+          std::string("HTTP/1.1 ") + (slow ? "503 Slow Down" : "500 Internal Server Error") +
+          "\r\nContent-Type: application/xml\r\nContent-Length: " + std::to_string(xml.size()) +
+          "\r\nConnection: close\r\n\r\n" + xml;
       SendAll(client_fd, response);
     }
     ::close(client_fd);

@@ -1,4 +1,6 @@
 // S3rverProcess: runs the s3rver npm package as a child process on a free loopback port.
+#include "ff_s3_testutil/s3rver.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,8 +12,6 @@
 #include <fstream>
 #include <regex>
 #include <thread>
-
-#include "ff_s3_testutil/s3rver.h"
 
 namespace featureforge::testing {
 namespace {
@@ -59,8 +59,16 @@ Result<std::unique_ptr<S3rverProcess>> S3rverProcess::Start(
 
   // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers
   // through its legacy provider.
-  std::vector<std::string> args = {node, "--openssl-legacy-provider", script, "-d",
-                                   server->data_dir_, "-a", "127.0.0.1", "-p", "0", "--silent"};
+  std::vector<std::string> args = {node,
+                                   "--openssl-legacy-provider",
+                                   script,
+                                   "-d",
+                                   server->data_dir_,
+                                   "-a",
+                                   "127.0.0.1",
+                                   "-p",
+                                   "0",
+                                   "--silent"};
   for (const auto& bucket : buckets) {
     args.push_back("--configure-bucket");
     args.push_back(bucket);

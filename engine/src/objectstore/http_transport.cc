@@ -151,7 +151,8 @@ HttpResponse PerformHttp(const HttpRequest& request) {
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_PATH_AS_IS, 1L);  // keys may contain "./" or "../"
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout_ms));
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(request.connect_timeout_ms));
   if (request.total_timeout_ms > 0) {
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout_ms));
   }
@@ -196,7 +197,8 @@ HttpResponse PerformHttp(const HttpRequest& request) {
   if (code != CURLE_OK) {
     response.transport_error = code;
     response.transport_message = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    response.transport_retryable = !response.download_write_failed && IsRetryableTransportError(code);
+    response.transport_retryable =
+        !response.download_write_failed && IsRetryableTransportError(code);
     response.transport_timeout = code == CURLE_OPERATION_TIMEDOUT;
   }
   curl_slist_free_all(headers);

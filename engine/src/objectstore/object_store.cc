@@ -79,8 +79,8 @@ Result<ObjectUri> ParseObjectUri(std::string_view uri) {
   out.authority = std::string(rest.substr(0, slash));
   if (out.scheme == "file") {
     if (!out.authority.empty() && out.authority != "localhost") {
-      return Status::InvalidArgument("file URI '" + std::string(uri) +
-                                     "' names host '" + out.authority +
+      return Status::InvalidArgument("file URI '" + std::string(uri) + "' names host '" +
+                                     out.authority +
                                      "': only local files (file:///path) are supported");
     }
     if (slash == std::string_view::npos) {
@@ -92,8 +92,7 @@ Result<ObjectUri> ParseObjectUri(std::string_view uri) {
   }
   if (out.authority.empty()) {
     return Status::InvalidArgument("object URI '" + std::string(uri) +
-                                   "' has no bucket (expected " + out.scheme +
-                                   "://bucket/key)");
+                                   "' has no bucket (expected " + out.scheme + "://bucket/key)");
   }
   out.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
   return out;

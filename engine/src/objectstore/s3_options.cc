@@ -37,7 +37,8 @@ Result<S3Options> S3Options::FromEnvironment() {
   }
   options.endpoint = Env("AWS_ENDPOINT_URL_S3");
   if (options.endpoint.empty()) options.endpoint = Env("AWS_ENDPOINT_URL");
-  if (options.endpoint.empty()) options.endpoint = "https://s3." + options.region + ".amazonaws.com";
+  if (options.endpoint.empty())
+    options.endpoint = "https://s3." + options.region + ".amazonaws.com";
 
   options.credentials.access_key_id = Env("AWS_ACCESS_KEY_ID");
   options.credentials.secret_access_key = Env("AWS_SECRET_ACCESS_KEY");
@@ -91,7 +92,8 @@ Status S3Options::Validate() const {
   }
   if (max_attempts < 1) return Status::InvalidArgument("S3 max_attempts must be >= 1");
   if (initial_backoff_ms < 0 || max_backoff_ms < initial_backoff_ms) {
-    return Status::InvalidArgument("S3 backoff must satisfy 0 <= initial_backoff_ms <= max_backoff_ms");
+    return Status::InvalidArgument(
+        "S3 backoff must satisfy 0 <= initial_backoff_ms <= max_backoff_ms");
   }
   if (list_page_size < 1 || list_page_size > 1000) {
     return Status::InvalidArgument("S3 list_page_size must be within 1..1000");

@@ -73,7 +73,8 @@ class TempFile {
     if (ec) return Status::IOError("creating folder " + parent.string() + ": " + ec.message());
     std::string pattern = target + ".ff-tmp-XXXXXX";
     int fd = ::mkstemp(pattern.data());
-    if (fd < 0) return Status::IOError("creating temp file for " + target + ": " + std::strerror(errno));
+    if (fd < 0)
+      return Status::IOError("creating temp file for " + target + ": " + std::strerror(errno));
     path_ = pattern;
     file_ = ::fdopen(fd, "w+b");
     if (file_ == nullptr) {
@@ -119,7 +120,8 @@ class FileReader {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return Status::IOError("opening " + path + ": " + std::strerror(errno));
     struct stat st;
-    if (::fstat(fd_, &st) != 0) return Status::IOError("stat " + path + ": " + std::strerror(errno));
+    if (::fstat(fd_, &st) != 0)
+      return Status::IOError("stat " + path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
     size_ = static_cast<uint64_t>(st.st_size);
     return Status::OK();
@@ -170,6 +172,11 @@ class S3ObjectStore::Impl {
   const S3Options& options() const { return options_; }
   uint64_t requests_sent() const { return requests_sent_.load(); }
 
+  struct Reply {
+    HttpResponse http;
+    int attempts = 1;
+  };
+
   struct Call {
     Call(std::string operation_name, std::string http_method, Location where,
          bool whole_bucket = false)
@@ -188,7 +195,7 @@ class S3ObjectStore::Impl {
 
   // Sends `call`, retrying transient failures. Returns the final HTTP response (any status);
   // an error only when no HTTP response could be had.
-  Result<HttpResponse> Execute(const Call& call) {
+  Result<Reply> Execute(const Call& call) {
     std::string canonical_uri = "/" + sigv4::UriEncode(call.location.bucket, true);
     if (!call.bucket_level) canonical_uri += "/" + sigv4::UriEncode(call.location.key, false);
     sigv4::Request signing;
@@ -221,8 +228,8 @@ class S3ObjectStore::Impl {
       bool retryable = false;
       if (response.transport_error != 0) {
         if (response.download_write_failed) {
-          return Status::IOError(Describe(call) + ": writing the downloaded bytes failed: " +
-                                 std::strerror(errno));
+          return Status::IOError(Describe(call) +
+                                 ": writing the downloaded bytes failed: " + std::strerror(errno));
         }
         retryable = response.transport_retryable;
         if (!retryable || attempt >= options_.max_attempts) {
@@ -235,8 +242,7 @@ class S3ObjectStore::Impl {
       } else {
         retryable = IsRetryableHttp(response.status, ErrorCode(response));
         if (!retryable || attempt >= options_.max_attempts) {
-          response.headers["x-ff-attempts"] = std::to_string(attempt);
-          return response;
+          return Reply{std::move(response), attempt};
         }
       }
       SleepBeforeRetry(attempt);
@@ -244,17 +250,16 @@ class S3ObjectStore::Impl {
   }
 
   // A Status for a response that is not what the caller wanted.
-  Status ErrorFor(const Call& call, const HttpResponse& response) const {
+  Status ErrorFor(const Call& call, const Reply& reply) const {
+    const HttpResponse& response = reply.http;
+    const int attempts = reply.attempts;
     std::string code = ErrorCode(response);
     std::string message = XmlElementText(response.body, "Message").value_or("");
     if (code.empty() && response.status == 404) code = "NotFound";
     std::string text = Describe(call) + ": HTTP " + std::to_string(response.status);
     if (!code.empty()) text += " " + code;
     if (!message.empty()) text += ": " + message;
-    auto attempts = response.headers.find("x-ff-attempts");
-    if (attempts != response.headers.end() && attempts->second != "1") {
-      text += " (after " + attempts->second + " attempts)";
-    }
+    if (attempts > 1) text += " (after " + std::to_string(attempts) + " attempts)";
     if (response.status == 404) return Status::NotFound(text);
     if (IsRetryableHttp(response.status, code)) return Status::Unavailable(text);
     if (response.status == 401 || response.status == 403) return Status::FailedPrecondition(text);
@@ -263,16 +268,14 @@ class S3ObjectStore::Impl {
     return Status::IOError(text);
   }
 
-  static bool Ok(const HttpResponse& response) {
-    return response.status >= 200 && response.status < 300;
-  }
+  static bool Ok(const Reply& reply) { return reply.http.status >= 200 && reply.http.status < 300; }
 
   Result<std::string> Get(const std::string& uri) {
     FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
     Call call{"GetObject", "GET", location};
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
     if (!Ok(response)) return ErrorFor(call, response);
-    return std::move(response.body);
+    return std::move(response.http.body);
   }
 
   Status GetToFile(const std::string& uri, const std::string& local_path) {
@@ -281,7 +284,7 @@ class S3ObjectStore::Impl {
     FF_RETURN_IF_ERROR(temp.Open(local_path));
     Call call{"GetObject", "GET", location};
     call.download = &temp;
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
     if (!Ok(response)) return ErrorFor(call, response);
     return temp.CommitTo(local_path);
   }
@@ -319,9 +322,9 @@ class S3ObjectStore::Impl {
   Result<bool> Exists(const std::string& uri) {
     FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
     Call call{"HeadObject", "HEAD", location};
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
     if (Ok(response)) return true;
-    if (response.status == 404) return false;
+    if (response.http.status == 404) return false;
     return ErrorFor(call, response);
   }
 
@@ -335,17 +338,19 @@ class S3ObjectStore::Impl {
                     {"prefix", location.key},
                     {"max-keys", std::to_string(options_.list_page_size)}};
       if (!token.empty()) call.query.emplace_back("continuation-token", token);
-      FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+      FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
       if (!Ok(response)) return ErrorFor(call, response);
-      for (std::string_view contents : XmlElements(response.body, "Contents")) {
+      for (std::string_view contents : XmlElements(response.http.body, "Contents")) {
         std::optional<std::string> key = XmlElementText(contents, "Key");
         if (key) out.push_back("s3://" + location.bucket + "/" + *key);
       }
-      bool truncated = XmlElementText(response.body, "IsTruncated").value_or("false") == "true";
+      bool truncated =
+          XmlElementText(response.http.body, "IsTruncated").value_or("false") == "true";
       if (!truncated) break;
-      std::string next = XmlElementText(response.body, "NextContinuationToken").value_or("");
+      std::string next = XmlElementText(response.http.body, "NextContinuationToken").value_or("");
       if (next.empty() || next == token) {
-        return Status::Corruption(Describe(call) + ": truncated listing without a new "
+        return Status::Corruption(Describe(call) +
+                                  ": truncated listing without a new "
                                   "NextContinuationToken");
       }
       token = next;
@@ -357,20 +362,20 @@ class S3ObjectStore::Impl {
   Status Delete(const std::string& uri) {
     FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
     Call call{"DeleteObject", "DELETE", location};
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
     if (Ok(response)) return Status::OK();
-    if (response.status == 404 && ErrorCode(response) != "NoSuchBucket") return Status::OK();
+    if (response.http.status == 404 && ErrorCode(response.http) != "NoSuchBucket")
+      return Status::OK();
     return ErrorFor(call, response);
   }
 
  private:
   std::vector<std::pair<std::string, std::string>> SignedHeaders(sigv4::Request* signing,
-                                                                  const std::string& payload_hash) {
+                                                                 const std::string& payload_hash) {
     std::string amz_date = sigv4::FormatAmzDate(SystemClock().Now());
     signing->payload_sha256_hex = payload_hash;
-    signing->headers = {{"Host", host_},
-                        {"x-amz-content-sha256", payload_hash},
-                        {"x-amz-date", amz_date}};
+    signing->headers = {
+        {"Host", host_}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", amz_date}};
     if (!options_.credentials.session_token.empty()) {
       signing->headers.emplace_back("x-amz-security-token", options_.credentials.session_token);
     }
@@ -382,10 +387,9 @@ class S3ObjectStore::Impl {
   }
 
   std::string Describe(const Call& call) const {
-    std::string where = call.bucket_level
-                            ? "bucket '" + call.location.bucket + "' prefix '" +
-                                  call.location.key + "'"
-                            : call.location.Uri();
+    std::string where = call.bucket_level ? "bucket '" + call.location.bucket + "' prefix '" +
+                                                call.location.key + "'"
+                                          : call.location.Uri();
     return "S3 " + call.operation + " " + where;
   }
 
@@ -402,7 +406,7 @@ class S3ObjectStore::Impl {
   Status PutSingle(const Location& location, std::string_view data) {
     Call call{"PutObject", "PUT", location};
     call.body = data;
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(call));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
     if (!Ok(response)) return ErrorFor(call, response);
     return Status::OK();
   }
@@ -412,9 +416,9 @@ class S3ObjectStore::Impl {
                       const std::function<Status(std::string_view*)>& next_part) {
     Call create{"CreateMultipartUpload", "POST", location};
     create.query = {{"uploads", ""}};
-    FF_ASSIGN_OR_RETURN(HttpResponse created, Execute(create));
+    FF_ASSIGN_OR_RETURN(Reply created, Execute(create));
     if (!Ok(created)) return ErrorFor(create, created);
-    std::string upload_id = XmlElementText(created.body, "UploadId").value_or("");
+    std::string upload_id = XmlElementText(created.http.body, "UploadId").value_or("");
     if (upload_id.empty()) {
       return Status::Corruption(Describe(create) + ": reply has no UploadId");
     }
@@ -440,28 +444,30 @@ class S3ObjectStore::Impl {
         break;
       }
       if (part_number > 10000) {
-        return Status::InvalidArgument("object " + location.Uri() + " needs more than 10000 parts "
-                                       "at part_size " + std::to_string(options_.part_size));
+        return Status::InvalidArgument("object " + location.Uri() +
+                                       " needs more than 10000 parts "
+                                       "at part_size " +
+                                       std::to_string(options_.part_size));
       }
       Call upload{"UploadPart " + std::to_string(part_number), "PUT", location};
       upload.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}};
       upload.body = part;
-      FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(upload));
+      FF_ASSIGN_OR_RETURN(Reply response, Execute(upload));
       if (!Ok(response)) return ErrorFor(upload, response);
-      auto etag = response.headers.find("etag");
-      if (etag == response.headers.end() || etag->second.empty()) {
+      auto etag = response.http.headers.find("etag");
+      if (etag == response.http.headers.end() || etag->second.empty()) {
         return Status::Corruption(Describe(upload) + ": reply has no ETag header");
       }
-      complete_xml += "<Part><PartNumber>" + std::to_string(part_number) +
-                      "</PartNumber><ETag>" + XmlEscape(etag->second) + "</ETag></Part>";
+      complete_xml += "<Part><PartNumber>" + std::to_string(part_number) + "</PartNumber><ETag>" +
+                      XmlEscape(etag->second) + "</ETag></Part>";
     }
     complete_xml += "</CompleteMultipartUpload>";
     Call complete{"CompleteMultipartUpload", "POST", location};
     complete.query = {{"uploadId", upload_id}};
     complete.body = complete_xml;
-    FF_ASSIGN_OR_RETURN(HttpResponse response, Execute(complete));
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(complete));
     // S3 may answer 200 and still report an error in the body.
-    if (!Ok(response) || response.body.find("<Error>") != std::string::npos) {
+    if (!Ok(response) || response.http.body.find("<Error>") != std::string::npos) {
       return ErrorFor(complete, response);
     }
     return Status::OK();

@@ -90,12 +90,23 @@ std::string XmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -121,8 +132,7 @@ std::vector<std::string_view> XmlElements(std::string_view xml, std::string_view
   return out;
 }
 
-std::optional<std::string> XmlElementText(std::string_view xml, std::string_view tag,
-                                          size_t* pos) {
+std::optional<std::string> XmlElementText(std::string_view xml, std::string_view tag, size_t* pos) {
   size_t from = pos != nullptr ? *pos : 0;
   std::optional<OpenTag> open = FindOpen(xml, tag, from);
   if (!open) return std::nullopt;

@@ -1,5 +1,7 @@
 // S3ObjectStore against a real s3rver on loopback, and through a fault-injecting proxy for the
 // retry, timeout and abort paths.
+#include "featureforge/objectstore/s3_store.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "featureforge/objectstore/s3_store.h"
 #include "ff_s3_testutil/s3rver.h"
 
 namespace featureforge {

@@ -23,7 +23,8 @@ Request SuiteRequest(std::string method, std::string path) {
 
 std::string SuiteAuthorization(const std::string& signed_headers, const std::string& signature) {
   return "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-         "SignedHeaders=" + signed_headers + ", Signature=" + signature;
+         "SignedHeaders=" +
+         signed_headers + ", Signature=" + signature;
 }
 
 TEST(SigV4SuiteTest, GetVanilla) {
@@ -38,7 +39,8 @@ TEST(SigV4SuiteTest, GetVanillaQueryOrderKeyWithIntermediateSteps) {
   request.query = {{"Param1", "value2"}, {"Param1", "Value1"}};
   EXPECT_EQ(CanonicalRequest(request),
             "GET\n/\nParam1=Value1&Param1=value2\nhost:example.amazonaws.com\n"
-            "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" + kEmptyHash);
+            "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
+                kEmptyHash);
   EXPECT_EQ(StringToSign(request, kSuiteScope),
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "704b4cef673542d84cdff252633f065e8daeba5f168b77116f8b1bcaf3d38f89");
@@ -95,7 +97,12 @@ TEST(SigV4SuiteTest, PostStsHeaderBefore) {
   Request request = SuiteRequest("POST", "/");
   request.headers.emplace_back(
       "X-Amz-Security-Token",
-      "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==");
+      "AQoDYXdzEPT//////////"
+      "wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwth"
+      "Ax7mSEI/qkPpKPi/"
+      "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcH"
+      "NVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+      "scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==");
   EXPECT_EQ(AuthorizationHeader(request, kSuiteScope, kSuiteCredentials),
             SuiteAuthorization("host;x-amz-date;x-amz-security-token",
                                "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"));
@@ -133,7 +140,8 @@ TEST(SigV4S3ExamplesTest, PutObjectWithEncodedKey) {
   EXPECT_EQ(request.canonical_uri, "/test%24file.text");
   request.headers.emplace_back("Date", "Fri, 24 May 2013 00:00:00 GMT");
   request.headers.emplace_back("x-amz-storage-class", "REDUCED_REDUNDANCY");
-  EXPECT_EQ(SignedHeaders(request), "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class");
+  EXPECT_EQ(SignedHeaders(request),
+            "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class");
   EXPECT_EQ(Signature(request, kS3Scope, kS3Credentials),
             "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 }

@@ -28,9 +28,9 @@ struct S3Options {
   uint64_t part_size = 8ull << 20;
   uint64_t multipart_threshold = 8ull << 20;
 
-  int max_attempts = 5;                // per request, first try included
-  int64_t initial_backoff_ms = 100;    // sleep before the 2nd attempt (then doubling)
-  int64_t max_backoff_ms = 10'000;     // cap of the doubling
+  int max_attempts = 5;              // per request, first try included
+  int64_t initial_backoff_ms = 100;  // sleep before the 2nd attempt (then doubling)
+  int64_t max_backoff_ms = 10'000;   // cap of the doubling
   int64_t connect_timeout_ms = 10'000;
   // Whole-request deadline for every request except GetToFile's download, which may run long
   // and is instead cut when it stalls (fewer than 1 byte/s for `stall_timeout_ms`).
@@ -39,9 +39,9 @@ struct S3Options {
   int list_page_size = 1000;  // max-keys of each ListObjectsV2 page
 
   // Reads the standard AWS variables:
-  //   endpoint    AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com
-  //   region      AWS_REGION, then AWS_DEFAULT_REGION, else us-east-1
-  //   credentials AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
+  //   endpoint    AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else
+  //   https://s3.<region>.amazonaws.com region      AWS_REGION, then AWS_DEFAULT_REGION, else
+  //   us-east-1 credentials AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
   // and featureforge's tuning knobs FEATUREFORGE_S3_MAX_ATTEMPTS,
   // FEATUREFORGE_S3_PART_SIZE_BYTES, FEATUREFORGE_S3_REQUEST_TIMEOUT_MS.
   // Missing credentials -> InvalidArgument naming the variables to set.
