@@ -1,0 +1,31 @@
+// The embedded default online store: one SQLite file (WAL mode), one table per project + view.
+//
+// Layout (row per entity, chosen over Feast's row per feature because a materialized row is then
+// one B-tree insert instead of one per feature, and a read is one lookup per key):
+//   CREATE TABLE "ff_<project>__<view>" (
+//     entity_key BLOB PRIMARY KEY,   -- Feast entity key serialization v3
+//     event_ts   INTEGER NOT NULL,   -- micros since the epoch, UTC
+//     created_ts INTEGER NOT NULL,   -- micros; 0 when the source has no created timestamp
+//     payload    BLOB NOT NULL)      -- per feature: u32 LE mmh3("view:feature"), varint length,
+//                                    -- feast.types.Value protobuf bytes
+// Monotonic writes are one UPSERT whose WHERE clause keeps the stored row unless the new row has
+// a later event ts, or the same event ts and a later created ts. Equal (event ts, created ts)
+// keeps the stored row, like Feast's Redis store, which skips equal timestamps.
+// Each Write call is one transaction (the caller's chunk); reads go by batches of keys.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "featureforge/online/online_store.h"
+
+namespace featureforge::online {
+
+struct SqliteStoreOptions {
+  std::string path;             // the database file; parent folders are created
+  int busy_timeout_ms = 30000;  // other processes (partitions) may hold the write lock
+};
+
+Result<std::unique_ptr<OnlineStore>> OpenSqliteOnlineStore(const SqliteStoreOptions& options);
+
+}  // namespace featureforge::online

@@ -1,0 +1,521 @@
+#include "featureforge/online/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <time.h>
+
+#include <cerrno>
+#include <charconv>
+#include <mutex>
+
+#include "featureforge/online/serialization.h"
+#include "store_util.h"
+
+namespace featureforge::online {
+namespace {
+
+// Compares the stored row timestamp with the new one and writes only a newer row.
+// KEYS[1] hash key; ARGV[1] "_ts:<view>"; ARGV[2] new event ts (micros); ARGV[3] created field;
+// ARGV[4] new created ts (micros); ARGV[5] key TTL seconds (0 = none); ARGV[6] Timestamp proto
+// bytes; ARGV[7..] feature field, value pairs. Returns 1 when written, 0 when skipped.
+// Timestamps compare as Lua numbers (doubles): exact for micros up to year 2255.
+constexpr std::string_view kWriteScript = R"lua(
+local function varint(s, i)
+  local result, mult = 0, 1
+  while true do
+    local b = string.byte(s, i)
+    if b == nil then return nil, i end
+    i = i + 1
+    if b < 128 then return result + b * mult, i end
+    result = result + (b - 128) * mult
+    mult = mult * 128
+  end
+end
+local function ts_micros(s)
+  local seconds, nanos, i = 0, 0, 1
+  while i <= #s do
+    local tag, v
+    tag, i = varint(s, i)
+    if tag == nil then break end
+    v, i = varint(s, i)
+    if v == nil then break end
+    if tag == 8 then seconds = v elseif tag == 16 then nanos = v end
+  end
+  return seconds * 1000000 + math.floor(nanos / 1000)
+end
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored then
+  local old = ts_micros(stored)
+  local new = tonumber(ARGV[2])
+  if new < old then return 0 end
+  if new == old then
+    local old_created = tonumber(redis.call('HGET', KEYS[1], ARGV[3]) or '0') or 0
+    if tonumber(ARGV[4]) <= old_created then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[6], ARGV[3], ARGV[4], unpack(ARGV, 7))
+if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
+return 1
+)lua";
+
+// Removes one view's row from a key: the whole key when no other view's `_ts:` field is in it,
+// else the view's timestamp fields (its rows then read as not found).
+constexpr std::string_view kDeleteScript = R"lua(
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local others = 0
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 4) == '_ts:' and f ~= ARGV[1] then others = others + 1 end
+end
+if others == 0 then redis.call('DEL', KEYS[1]) else redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+)lua";
+
+std::string CreatedField(const std::string& view) { return "_ff_created_ts:" + view; }
+
+// hiredis writes with write(2): a server that goes away mid-write would raise SIGPIPE and kill
+// the process. Block it on this thread while we talk to Redis and discard any it raised
+// (the failed write already reports EPIPE), without touching the process-wide disposition.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) && !sigismember(&old_, SIGPIPE)) {
+      timespec zero{0, 0};
+      sigtimedwait(&pipe_set, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t old_;
+};
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using Context = std::unique_ptr<redisContext, ContextDeleter>;
+
+timeval ToTimeval(std::chrono::milliseconds ms) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+// Builds one command's argv as views into owned strings.
+class Command {
+ public:
+  void Add(std::string_view arg) {
+    argv_.push_back(arg.data());
+    lens_.push_back(arg.size());
+  }
+  int argc() const { return static_cast<int>(argv_.size()); }
+  const char** argv() { return argv_.data(); }
+  const size_t* lens() const { return lens_.data(); }
+  void Clear() {
+    argv_.clear();
+    lens_.clear();
+  }
+
+ private:
+  std::vector<const char*> argv_;
+  std::vector<size_t> lens_;
+};
+
+class RedisOnlineStore final : public OnlineStore {
+ public:
+  explicit RedisOnlineStore(RedisStoreOptions options) : options_(std::move(options)) {
+    describe_ = "redis:" + options_.host + ":" + std::to_string(options_.port);
+    if (options_.db != 0) describe_ += "/" + std::to_string(options_.db);
+  }
+
+  Status Connect() {
+    std::lock_guard lock(mu_);
+    SigpipeGuard guard;
+    return EnsureConnected();
+  }
+
+  Result<WriteStats> Write(const ViewSpec& view, std::span<const WriteRow> rows) override;
+  Result<std::vector<ReadRow>> Read(const ViewSpec& view, std::span<const EntityKey> keys) override;
+  Status DeleteView(const std::string& project, const std::string& view) override;
+  std::string Describe() const override { return describe_; }
+
+ private:
+  Status EnsureConnected();
+  // The error of a failed round trip; drops the connection so the next call reconnects.
+  Status ConnectionError(const std::string& during);
+  Result<Reply> Call(Command& cmd, const std::string& during);
+  Result<WriteStats> WriteOnce(const ViewSpec& view, std::span<const WriteRow> rows,
+                               bool* noscript);
+
+  RedisStoreOptions options_;
+  std::string describe_;
+  std::mutex mu_;
+  Context ctx_;
+  std::string write_sha_;
+};
+
+Status RedisOnlineStore::ConnectionError(const std::string& during) {
+  std::string detail = ctx_ && ctx_->errstr[0] ? ctx_->errstr : "connection lost";
+  bool timed_out = ctx_ && ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+  ctx_.reset();
+  std::string message = "redis server " + options_.host + ":" + std::to_string(options_.port) +
+                        " " + during + ": " + detail;
+  return timed_out ? Status::Timeout(message + " (command timeout)") : Status::Unavailable(message);
+}
+
+Status RedisOnlineStore::EnsureConnected() {
+  if (ctx_) return Status::OK();
+  redisContext* raw = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                              ToTimeval(options_.connect_timeout));
+  if (raw == nullptr) {
+    return Status::Unavailable("redis server " + options_.host + ":" +
+                               std::to_string(options_.port) + ": cannot allocate a connection");
+  }
+  ctx_.reset(raw);
+  if (ctx_->err) return ConnectionError("connect");
+  redisSetTimeout(ctx_.get(), ToTimeval(options_.command_timeout));
+  redisEnableKeepAlive(ctx_.get());
+  Command cmd;
+  if (!options_.password.empty()) {
+    cmd.Add("AUTH");
+    cmd.Add(options_.password);
+    FF_ASSIGN_OR_RETURN(Reply r, Call(cmd, "AUTH"));
+    (void)r;
+  }
+  if (options_.db != 0) {
+    std::string db = std::to_string(options_.db);
+    cmd.Clear();
+    cmd.Add("SELECT");
+    cmd.Add(db);
+    FF_ASSIGN_OR_RETURN(Reply r, Call(cmd, "SELECT " + db));
+    (void)r;
+  }
+  cmd.Clear();
+  cmd.Add("SCRIPT");
+  cmd.Add("LOAD");
+  cmd.Add(kWriteScript);
+  FF_ASSIGN_OR_RETURN(Reply sha, Call(cmd, "SCRIPT LOAD"));
+  if (sha->type != REDIS_REPLY_STRING) return Status::Internal("SCRIPT LOAD returned no sha");
+  write_sha_.assign(sha->str, sha->len);
+  return Status::OK();
+}
+
+Result<Reply> RedisOnlineStore::Call(Command& cmd, const std::string& during) {
+  if (!ctx_) FF_RETURN_IF_ERROR(EnsureConnected());
+  auto* raw =
+      static_cast<redisReply*>(redisCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()));
+  if (raw == nullptr) return ConnectionError(during);
+  Reply reply(raw);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    Status s = Status::FailedPrecondition("redis server " + options_.host + ":" +
+                                          std::to_string(options_.port) + " " + during + ": " +
+                                          std::string(reply->str, reply->len));
+    // A failed AUTH/SELECT leaves a connection we must not reuse.
+    if (during == "AUTH" || during.starts_with("SELECT")) ctx_.reset();
+    return s;
+  }
+  return reply;
+}
+
+Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<const WriteRow> rows,
+                                               bool* noscript) {
+  *noscript = false;
+  FF_RETURN_IF_ERROR(EnsureConnected());
+  const std::vector<std::string> fields = FeatureFields(view);
+  const std::string ts_field = RedisTimestampField(view.view);
+  const std::string created_field = CreatedField(view.view);
+  const std::string ttl = std::to_string(options_.key_ttl_seconds);
+  const std::string during = "write of view " + view.view;
+
+  // Per row strings live in `scratch` while the command is appended (hiredis copies them).
+  std::string key, event, created, ts_proto;
+  std::vector<std::string> values(fields.size());
+  Command cmd;
+  for (const WriteRow& row : rows) {
+    key.clear();
+    SerializeEntityKeyTo(row.entity_key, &key);
+    key.append(view.project);
+    event = std::to_string(row.event_ts);
+    created = std::to_string(row.created_ts);
+    ts_proto = EncodeTimestampProto(row.event_ts);
+    cmd.Clear();
+    cmd.Add("EVALSHA");
+    cmd.Add(write_sha_);
+    cmd.Add("1");
+    cmd.Add(key);
+    cmd.Add(ts_field);
+    cmd.Add(event);
+    cmd.Add(created_field);
+    cmd.Add(created);
+    cmd.Add(ttl);
+    cmd.Add(ts_proto);
+    for (size_t i = 0; i < fields.size(); ++i) {
+      values[i].clear();
+      EncodeValueProtoTo(row.values[i], &values[i]);
+      cmd.Add(fields[i]);
+      cmd.Add(values[i]);
+    }
+    if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
+      return ConnectionError(during);
+    }
+  }
+  WriteStats stats;
+  Status first_error;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+      return ConnectionError(during + " (" + std::to_string(i) + " of " +
+                             std::to_string(rows.size()) + " rows acknowledged)");
+    }
+    Reply reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_INTEGER) {
+      if (reply->integer == 1) {
+        ++stats.rows_written;
+      } else {
+        ++stats.rows_skipped_stale;
+      }
+    } else if (first_error.ok()) {
+      std::string text = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                          : "unexpected reply";
+      if (text.starts_with("NOSCRIPT")) *noscript = true;
+      first_error = Status::FailedPrecondition(
+          "redis server " + options_.host + ":" + std::to_string(options_.port) + " " + during +
+          " key " + rows[i].entity_key.ToString() + ": " + text);
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return stats;
+}
+
+Result<WriteStats> RedisOnlineStore::Write(const ViewSpec& view, std::span<const WriteRow> rows) {
+  FF_RETURN_IF_ERROR(ValidateWriteRows(view, rows));
+  if (rows.empty()) return WriteStats{};
+  std::lock_guard lock(mu_);
+  SigpipeGuard guard;
+  bool noscript = false;
+  auto result = WriteOnce(view, rows, &noscript);
+  if (!result.ok() && noscript) {
+    // The server lost its script cache (restart, SCRIPT FLUSH): reload and redo the chunk,
+    // which is safe because writes are monotonic.
+    ctx_.reset();
+    result = WriteOnce(view, rows, &noscript);
+  }
+  return result;
+}
+
+Result<std::vector<ReadRow>> RedisOnlineStore::Read(const ViewSpec& view,
+                                                    std::span<const EntityKey> keys) {
+  const size_t n = view.feature_names.size();
+  std::vector<ReadRow> out(keys.size());
+  if (keys.empty()) return out;
+  std::vector<std::string> redis_keys(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    FF_ASSIGN_OR_RETURN(redis_keys[i], SerializeEntityKey(keys[i]));
+    redis_keys[i].append(view.project);
+  }
+  std::vector<std::string> fields = FeatureFields(view);
+  fields.push_back(RedisTimestampField(view.view));
+  const std::string during = "read of view " + view.view;
+
+  std::lock_guard lock(mu_);
+  SigpipeGuard guard;
+  FF_RETURN_IF_ERROR(EnsureConnected());
+  Command cmd;
+  for (const std::string& key : redis_keys) {
+    cmd.Clear();
+    cmd.Add("HMGET");
+    cmd.Add(key);
+    for (const auto& f : fields) cmd.Add(f);
+    if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
+      return ConnectionError(during);
+    }
+  }
+  Status first_error;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+      return ConnectionError(during);
+    }
+    Reply reply(static_cast<redisReply*>(raw));
+    if (!first_error.ok()) continue;  // drain the pipeline
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n + 1) {
+      std::string text = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                          : "unexpected reply shape";
+      first_error = Status::FailedPrecondition("redis server " + describe_ + " " + during +
+                                               " key " + keys[i].ToString() + ": " + text);
+      continue;
+    }
+    ReadRow& row = out[i];
+    row.values.assign(n, Value::Null());
+    const redisReply* ts = reply->element[n];
+    if (ts->type != REDIS_REPLY_STRING) continue;  // no row for this view
+    auto event_ts = DecodeTimestampProto(std::string_view(ts->str, ts->len));
+    if (!event_ts.ok()) {
+      first_error = event_ts.status().WithContext(describe_ + " key " + keys[i].ToString());
+      continue;
+    }
+    row.found = true;
+    row.event_ts = *event_ts;
+    for (size_t f = 0; f < n; ++f) {
+      const redisReply* v = reply->element[f];
+      if (v->type != REDIS_REPLY_STRING) continue;
+      auto value = DecodeValueProto(std::string_view(v->str, v->len));
+      if (!value.ok()) {
+        first_error =
+            value.status().WithContext(describe_ + " view " + view.view + " feature " +
+                                       view.feature_names[f] + " key " + keys[i].ToString());
+        break;
+      }
+      row.values[f] = std::move(value).value();
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return out;
+}
+
+std::string GlobEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+Status RedisOnlineStore::DeleteView(const std::string& project, const std::string& view) {
+  std::lock_guard lock(mu_);
+  SigpipeGuard guard;
+  FF_RETURN_IF_ERROR(EnsureConnected());
+  const std::string pattern = "*" + GlobEscape(project);
+  const std::string ts_field = RedisTimestampField(view);
+  const std::string created_field = CreatedField(view);
+  const std::string during = "delete of view " + view;
+  std::string cursor = "0";
+  Command cmd;
+  do {
+    cmd.Clear();
+    cmd.Add("SCAN");
+    cmd.Add(cursor);
+    cmd.Add("MATCH");
+    cmd.Add(pattern);
+    cmd.Add("COUNT");
+    cmd.Add("1000");
+    FF_ASSIGN_OR_RETURN(Reply scan, Call(cmd, during));
+    if (scan->type != REDIS_REPLY_ARRAY || scan->elements != 2) {
+      return Status::Internal("redis " + describe_ + ": unexpected SCAN reply");
+    }
+    cursor.assign(scan->element[0]->str, scan->element[0]->len);
+    const redisReply* batch = scan->element[1];
+    size_t appended = 0;
+    for (size_t i = 0; i < batch->elements; ++i) {
+      std::string_view key(batch->element[i]->str, batch->element[i]->len);
+      // Only keys of this project: the rest must be a well-formed serialized entity key
+      // (a project whose name merely ends like ours leaves extra bytes and fails to parse).
+      if (key.size() <= project.size()) continue;
+      if (!DeserializeEntityKey(key.substr(0, key.size() - project.size())).ok()) continue;
+      cmd.Clear();
+      cmd.Add("EVAL");
+      cmd.Add(kDeleteScript);
+      cmd.Add("1");
+      cmd.Add(key);
+      cmd.Add(ts_field);
+      cmd.Add(created_field);
+      if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
+        return ConnectionError(during);
+      }
+      ++appended;
+    }
+    for (size_t i = 0; i < appended; ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+        return ConnectionError(during);
+      }
+      Reply reply(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_ERROR) {
+        return Status::FailedPrecondition("redis " + describe_ + " " + during + ": " +
+                                          std::string(reply->str, reply->len));
+      }
+    }
+  } while (cursor != "0");
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<RedisStoreOptions> ParseRedisConnectionString(const std::string& connection_string) {
+  RedisStoreOptions options;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t comma = connection_string.find(',', start);
+    parts.push_back(connection_string.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("online_store.connection_string '" + connection_string +
+                                   "': " + why + " (expected host:port[,db=N][,password=...])");
+  };
+  std::string address = parts[0];
+  if (address.starts_with("redis://")) address = address.substr(8);
+  if (address.empty()) return bad("empty host");
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    options.host = address;
+  } else {
+    options.host = address.substr(0, colon);
+    std::string port = address.substr(colon + 1);
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), options.port);
+    if (ec != std::errc() || p != port.data() + port.size() || options.port <= 0 ||
+        options.port > 65535) {
+      return bad("port '" + port + "' is not a number in 1..65535");
+    }
+  }
+  if (options.host.empty()) return bad("empty host");
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string name = part.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (name == "db") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), options.db);
+      if (ec != std::errc() || p != value.data() + value.size() || options.db < 0) {
+        return bad("db '" + value + "' is not a non-negative number");
+      }
+    } else if (name == "password") {
+      options.password = value;
+    } else if (name == "ssl") {
+      if (value == "true" || value == "True") {
+        return Status::NotSupported("TLS connections to Redis (connection_string ssl=true)");
+      }
+    } else {
+      return bad("unknown parameter '" + name + "'");
+    }
+  }
+  return options;
+}
+
+Result<std::unique_ptr<OnlineStore>> OpenRedisOnlineStore(const RedisStoreOptions& options) {
+  auto store = std::make_unique<RedisOnlineStore>(options);
+  FF_RETURN_IF_ERROR(store->Connect());
+  return std::unique_ptr<OnlineStore>(std::move(store));
+}
+
+}  // namespace featureforge::online

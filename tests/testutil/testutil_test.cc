@@ -1,0 +1,84 @@
+#include "featureforge/testutil/testutil.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+
+namespace featureforge::testutil {
+namespace {
+
+TEST(TempDirTest, CreatesAndRemoves) {
+  std::string path;
+  {
+    TempDir dir("ff-tu");
+    path = dir.path();
+    EXPECT_TRUE(std::filesystem::is_directory(path));
+    std::string file = dir.WriteFile("a/b.txt", "hello");
+    EXPECT_EQ(ReadFile(file), "hello");
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(PickFreePortTest, ReturnsAUsablePort) {
+  int port = PickFreePort();
+  EXPECT_GT(port, 0);
+  EXPECT_LT(port, 65536);
+}
+
+TEST(RunProcessTest, CapturesOutputExitCodeStdinAndEnv) {
+  SubprocessOptions options;
+  options.env["FF_TU_VALUE"] = "42";
+  options.stdin_text = "from stdin";
+  auto r =
+      RunProcess({"sh", "-c", "cat; echo; echo out $FF_TU_VALUE; echo err >&2; exit 3"}, options);
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_EQ(r.stdout_text, "from stdin\nout 42\n");
+  EXPECT_EQ(r.stderr_text, "err\n");
+  EXPECT_FALSE(r.timed_out);
+}
+
+TEST(RunProcessTest, WorkingDirectory) {
+  TempDir dir;
+  SubprocessOptions options;
+  options.working_dir = dir.path();
+  auto r = RunProcess({"pwd"}, options);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(std::filesystem::canonical(r.stdout_text.substr(0, r.stdout_text.size() - 1)),
+            std::filesystem::canonical(dir.path()));
+}
+
+TEST(RunProcessTest, TimeoutKillsTheProcessGroup) {
+  SubprocessOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  auto r = RunProcess({"sh", "-c", "sleep 30 & sleep 30"}, options);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, -1);
+}
+
+TEST(RunProcessTest, MissingBinaryIsReported) {
+  auto r = RunProcess({"ff-no-such-binary-xyz"});
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_NE(r.stderr_text.find("ff-no-such-binary-xyz"), std::string::npos) << r.stderr_text;
+}
+
+TEST(BackgroundProcessTest, StopsWithSignal) {
+  TempDir dir;
+  BackgroundProcess p({"sh", "-c", "echo started; exec sleep 30"}, dir.Join("log"));
+  ASSERT_GT(p.pid(), 0) << p.error();
+  EXPECT_TRUE(p.Running());
+  EXPECT_EQ(p.Stop(SIGTERM), -SIGTERM);
+  EXPECT_FALSE(p.Running());
+}
+
+TEST(RedisServerTest, StartsAnswersAndStops) {
+  RedisServer redis;
+  ASSERT_EQ(redis.Start(), "");
+  auto r = RunProcess({"redis-cli", "-p", std::to_string(redis.port()), "PING"});
+  EXPECT_EQ(r.stdout_text, "PONG\n") << r.Describe();
+  redis.Stop();
+  EXPECT_FALSE(redis.running());
+}
+
+}  // namespace
+}  // namespace featureforge::testutil
