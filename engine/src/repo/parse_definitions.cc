@@ -1,6 +1,8 @@
 // Definition files: top-level lists of entities, sources, feature views, batch feature views and
 // feature services, turned into model objects. References between objects are checked later
 // (validate.cc) because they may cross files.
+#include <cctype>
+
 #include "featureforge/common/time.h"
 #include "load_state.h"
 #include "yaml_reader.h"
@@ -30,6 +32,22 @@ ValueType ParseType(MapReader& reader, const std::string& field, const std::stri
   return *type;
 }
 
+// Names become SQL identifiers, online store keys and "view:feature" references, so they are
+// kept to letters, digits, '_', '-' and '.'.
+void CheckName(MapReader& reader, const std::string& field, const std::string& name) {
+  if (name.empty()) return;
+  bool valid = name.front() != '-' && name.front() != '.';
+  for (char c : name) {
+    valid =
+        valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  }
+  if (!valid) {
+    reader.Report(field, "'" + name +
+                             "' may contain only letters, digits, '_', '-' and '.' (and "
+                             "start with a letter, digit or '_')");
+  }
+}
+
 // Runs `parse_item` on every map in the list `node`; reports items that are not maps.
 template <typename ParseItem>
 void ForEachItem(const YAML::Node& node, const std::string& list_name, const std::string& kind,
@@ -51,6 +69,7 @@ void ForEachItem(const YAML::Node& node, const std::string& list_name, const std
     MapReader reader(item, context);
     std::string name = reader.String("name", true).value_or("");
     if (!name.empty()) reader.set_subject(Subject(kind, name, i));
+    CheckName(reader, "name", name);
     parse_item(reader, name);
   }
 }
@@ -140,6 +159,7 @@ std::vector<SchemaEntry> ParseSchema(MapReader& reader) {
     SchemaEntry schema_entry;
     schema_entry.line = entry.line();
     schema_entry.field.name = entry.String("name", true).value_or("");
+    CheckName(entry, "name", schema_entry.field.name);
     if (auto dtype = entry.String("dtype", true)) {
       schema_entry.field.type = ParseType(entry, "dtype", *dtype);
     }

@@ -252,6 +252,26 @@ TEST_F(LoaderErrorsTest, JoinKeyTypeMustMatchItsEntity) {
                                        "value_type Int64"));
 }
 
+TEST_F(LoaderErrorsTest, NamesAreIdentifiers) {
+  temp_.Write("more.yaml", R"(entities:
+  - name: "rider:id"
+  - name: ok-name.v2
+feature_views:
+  - name: v
+    entities: [driver]
+    schema:
+      - {name: "bad feature", dtype: Int64}
+    source: stats
+)");
+  auto problems = LoadProblems();
+  EXPECT_THAT(problems, Contains("more.yaml:2: entity 'rider:id': name: 'rider:id' may contain "
+                                 "only letters, digits, '_', '-' and '.' (and start with a "
+                                 "letter, digit or '_')"));
+  EXPECT_THAT(problems, Contains(HasSubstr("more.yaml:8: feature_view 'v': schema[0].name: 'bad "
+                                           "feature' may contain only")));
+  EXPECT_EQ(problems.size(), 2u) << ::testing::PrintToString(problems);
+}
+
 TEST_F(LoaderErrorsTest, MalformedYamlGivesLineAndColumn) {
   temp_.Write("broken.yaml", "entities:\n  - name: a\n    join_keys: [a, b\n");
   temp_.Write("tabs.yaml", "entities:\n  - name: x\n   bad: indentation\n");
