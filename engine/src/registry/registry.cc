@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -221,6 +222,37 @@ Status Registry::Save(const std::string& path) const {
     ::close(dir_fd);
   }
   return Status::OK();
+}
+
+Status Registry::Update(const std::string& path, const std::function<Status(Registry&)>& mutate) {
+  FF_RETURN_IF_ERROR(CheckLocalPath(path));
+  const fs::path target(path);
+  std::error_code error;
+  if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), error);
+  const std::string lock_path = path + ".lock";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) {
+    return Status::IOError("cannot open registry lock " + lock_path + ": " + ErrnoText());
+  }
+  int rc;
+  do {
+    rc = ::flock(lock_fd, LOCK_EX);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    Status status = Status::IOError("cannot lock " + lock_path + ": " + ErrnoText());
+    ::close(lock_fd);
+    return status;
+  }
+  Status status;
+  auto loaded = LoadOrEmpty(path);
+  if (!loaded.ok()) {
+    status = loaded.status();
+  } else {
+    status = mutate(*loaded);
+    if (status.ok()) status = loaded->Save(path);
+  }
+  ::close(lock_fd);  // releases the lock
+  return status;
 }
 
 ApplyResult Registry::Apply(const repo::Repo& repo, TimestampMicros now) {

@@ -333,6 +333,57 @@ TEST(RegistryTest, FailedSaveLeavesOldFileIntact) {
   EXPECT_EQ(Registry::Load(path)->feature_views().size(), 2002u);
 }
 
+TEST(RegistryTest, ConcurrentUpdatesFromProcessesLoseNothing) {
+  TempDir dir;
+  const std::string path = dir.Path("registry.pb");
+  ASSERT_TRUE(Registry::Update(path, [](Registry& registry) {
+                registry.Apply(SampleRepo(), 1000);
+                return Status::OK();
+              }).ok());
+  constexpr int kProcesses = 6;
+  constexpr int kRecordsEach = 10;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      bool ok = true;
+      for (int i = 0; i < kRecordsEach; ++i) {
+        const TimestampMicros start = (p * kRecordsEach + i) * 100;
+        ok = ok && Registry::Update(path, [&](Registry& registry) {
+                     return registry.RecordMaterialization("hourly", start, start + 50, 1, 2000);
+                   }).ok();
+      }
+      _exit(ok ? 0 : 1);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+    EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+  }
+  auto loaded = Registry::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->feature_view("hourly")->intervals.size(), size_t{kProcesses * kRecordsEach});
+  EXPECT_EQ(loaded->feature_view("hourly")->rows_written, kProcesses * kRecordsEach);
+}
+
+TEST(RegistryTest, FailedUpdateSavesNothing) {
+  TempDir dir;
+  const std::string path = dir.Path("registry.pb");
+  ASSERT_TRUE(Registry::Update(path, [](Registry& registry) {
+                registry.Apply(SampleRepo(), 1000);
+                return Status::OK();
+              }).ok());
+  Status status = Registry::Update(path, [](Registry& registry) {
+    registry.Apply(repo::Repo{}, 2000);                           // would wipe everything...
+    return registry.RecordMaterialization("hourly", 0, 1, 1, 1);  // ...but this fails
+  });
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(Registry::Load(path)->feature_views().size(), 2u);
+}
+
 TEST(RegistryTest, SaveIntoUnwritablePlaceFails) {
   TempDir dir;
   WriteFile(dir.Path("a_file"), "x");

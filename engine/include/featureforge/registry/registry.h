@@ -3,6 +3,7 @@
 // Kept in one Protobuf file, replaced atomically on every save.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,10 @@ class Registry {
   // folder if needed): readers see the old or the new registry, never a partial one, and a
   // failed save leaves the old file as it was.
   Status Save(const std::string& path) const;
+  // Load (empty when missing) + `mutate` + Save, under an exclusive lock on `<path>.lock`
+  // (flock), so processes that record runs side by side (partitions, scheduled jobs) never lose
+  // each other's intervals. Nothing is saved when `mutate` fails; its status is returned.
+  static Status Update(const std::string& path, const std::function<Status(Registry&)>& mutate);
 
   // Replaces the stored definitions with `repo`'s. Views that still exist keep their
   // materialization intervals (also when their definition changed); deleted views lose them.
