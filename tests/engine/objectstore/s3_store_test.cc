@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "featureforge/objectstore/staging.h"
 #include "ff_s3_testutil/s3rver.h"
 
 namespace featureforge {
@@ -221,6 +223,44 @@ TEST_F(S3StoreTest, OpenObjectStoreReadsTheAwsEnvironment) {
   auto defaults = S3Options::FromEnvironment();
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->endpoint, "https://s3.us-east-1.amazonaws.com");
+}
+
+TEST_F(S3StoreTest, ConcurrentRequestsFromOneStore) {
+  S3Options options = server_->Options();
+  options.part_size = 32 * 1024;
+  options.multipart_threshold = 32 * 1024;
+  auto store = Store(options);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        std::string uri = Uri("t" + std::to_string(t) + "/" + std::to_string(i));
+        std::string data = Pattern(static_cast<size_t>(10'000 * (i + 1)), t * 10 + i);
+        ASSERT_TRUE(store->Put(uri, data).ok());
+        auto got = store->Get(uri);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        EXPECT_EQ(*got, data);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(store->List(Uri(""))->size(), 20u);
+}
+
+TEST_F(S3StoreTest, StagesAndPublishesThroughS3) {
+  auto store = Store();
+  fs::create_directories(Local("out/part"));
+  std::ofstream(Local("out/part/0.parquet")) << "zero";
+  std::ofstream(Local("out/part/1.parquet")) << "one";
+  ASSERT_TRUE(PublishFromLocal(*store, Local("out"), Uri("view")).ok());
+  ASSERT_TRUE(store->Put(Uri("view/.keep"), "").ok());
+  auto files = StageToLocal(*store, Uri("view/part/*.parquet"), Local("stage"));
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ(ReadFile((*files)[1]), "one");
+  auto folder = StageToLocal(*store, Uri("view"), Local("stage2"));
+  ASSERT_TRUE(folder.ok()) << folder.status().ToString();
+  EXPECT_EQ(folder->size(), 2u) << "the .keep placeholder is not staged";
 }
 
 class S3RetryTest : public S3StoreTest {
