@@ -1,9 +1,10 @@
-// The OnlineStore contract, run against both real stores: SQLite on a temp file and a real
-// redis-server started by the test on a free loopback port.
+// The OnlineStore contract, run against both real stores — SQLite on a temp file and a real
+// redis-server started by the test on a free loopback port — and the in-memory test double.
 #include <gtest/gtest.h>
 
 #include <memory>
 
+#include "featureforge/online/memory_store.h"
 #include "featureforge/online/online_store.h"
 #include "featureforge/online/redis_store.h"
 #include "featureforge/online/sqlite_store.h"
@@ -21,7 +22,9 @@ constexpr TimestampMicros kT0 = 1'700'000'000'000'000;  // whole seconds
 class StoreContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
+    if (GetParam() == "memory") {
+      store_ = NewMemoryOnlineStore();
+    } else if (GetParam() == "sqlite") {
       auto store = OpenSqliteOnlineStore({dir_.Join("nested/online.db")});
       ASSERT_TRUE(store.ok()) << store.status().ToString();
       store_ = std::move(store).value();
@@ -259,7 +262,7 @@ TEST_P(StoreContractTest, EmptyCallsAndDescribe) {
   EXPECT_TRUE(store_->Describe().starts_with(GetParam() + ":")) << store_->Describe();
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values("sqlite", "redis"),
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values("sqlite", "redis", "memory"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
