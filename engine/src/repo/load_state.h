@@ -47,6 +47,8 @@ struct LoadState {
   std::vector<std::vector<ServiceFeatureRef>> service_refs;
   // Which sources had an explicit file_format (otherwise it was derived from the path).
   std::vector<bool> source_format_explicit;
+  // Text lines of every YAML file read, by file name, to tell block scalars (`query: |`) apart.
+  std::map<std::string, std::vector<std::string>> file_lines;
 };
 
 // `definitions:` of feature_store.yaml: patterns relative to the repo root.
@@ -63,11 +65,15 @@ std::optional<DefinitionPatterns> ParseConfig(const YAML::Node& root, const std:
 void ParseDefinitionFile(const YAML::Node& root, const std::string& file, LoadState* state);
 // Cross-file checks: duplicates, references, schemas, source files, batch view SQL.
 void ValidateRepo(LoadState* state);
+struct QueryProblem {
+  std::string message;
+  int query_line = 0;  // 1-based line inside the query DuckDB pointed at; 0 when none
+};
 // Checks a batch view's SQL with DuckDB's parser (nothing is bound or run, so the sources need
 // not exist): exactly one SELECT-like statement that reads only `sources` (and its own CTEs).
-// Returns "" when fine, else the problem.
-std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query,
-                            const std::vector<std::string>& sources);
+std::optional<QueryProblem> CheckBatchQuery(offline::DuckConnection& connection,
+                                            const std::string& query,
+                                            const std::vector<std::string>& sources);
 
 // "entity 'driver'", or "entity #3" when the item has no name yet.
 std::string Subject(const std::string& kind, const std::string& name, size_t index);

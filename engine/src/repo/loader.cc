@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "load_state.h"
 #include "yaml_reader.h"
@@ -28,15 +30,25 @@ std::string RelativeName(const fs::path& file, const fs::path& root) {
 
 // Parses one YAML file; malformed YAML is reported with yaml-cpp's line and column.
 std::optional<YAML::Node> ReadYaml(const fs::path& file, const std::string& name,
-                                   Diagnostics* diagnostics) {
+                                   LoadState* state) {
+  Diagnostics* diagnostics = &state->diagnostics;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    diagnostics->Add(Problem{name, 0, "", "", "cannot read file", false});
+    return std::nullopt;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  std::vector<std::string>& lines = state->file_lines[name];
+  std::istringstream line_stream(text);
+  for (std::string line; std::getline(line_stream, line);) lines.push_back(line);
   try {
-    return YAML::LoadFile(file.string());
+    return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     diagnostics->Add(Problem{
         name, e.mark.line + 1, "", "",
         "malformed YAML at column " + std::to_string(e.mark.column + 1) + ": " + e.msg, false});
-  } catch (const YAML::BadFile&) {
-    diagnostics->Add(Problem{name, 0, "", "", "cannot read file", false});
   } catch (const YAML::Exception& e) {
     diagnostics->Add(Problem{name, e.mark.is_null() ? 0 : e.mark.line + 1, "", "",
                              "malformed YAML: " + e.msg, false});
@@ -119,7 +131,7 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
   LoadState state;
   state.repo.root = root.string();
   std::optional<DefinitionPatterns> listed;
-  if (auto config = ReadYaml(root / kConfigFile, kConfigFile, &state.diagnostics)) {
+  if (auto config = ReadYaml(root / kConfigFile, kConfigFile, &state)) {
     listed = ParseConfig(*config, kConfigFile, &state);
   }
 
@@ -131,7 +143,7 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
   for (const auto& file : files) {
     if (file == root / kConfigFile) continue;
     const std::string name = RelativeName(file, root);
-    if (auto node = ReadYaml(file, name, &state.diagnostics)) {
+    if (auto node = ReadYaml(file, name, &state)) {
       ParseDefinitionFile(*node, name, &state);
     }
   }

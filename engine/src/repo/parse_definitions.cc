@@ -171,6 +171,19 @@ std::vector<SchemaEntry> ParseSchema(MapReader& reader) {
   return schema;
 }
 
+// For a literal block scalar (`key: |`), the 1-based file line of its first content line;
+// 0 for other scalars (plain, quoted and folded ones join lines, so line numbers inside them
+// do not map to the file).
+int LiteralBlockFirstLine(const YAML::Node& node, const std::string& file, const LoadState& state) {
+  if (!node.IsDefined() || !node.IsScalar() || node.Mark().is_null()) return 0;
+  auto text = state.file_lines.find(file);
+  if (text == state.file_lines.end()) return 0;
+  const size_t line = static_cast<size_t>(node.Mark().line);
+  const size_t column = static_cast<size_t>(node.Mark().column);
+  if (line >= text->second.size() || column >= text->second[line].size()) return 0;
+  return text->second[line][column] == '|' ? static_cast<int>(line) + 2 : 0;
+}
+
 void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch, LoadState* state) {
   std::vector<std::string> allowed = {"name",   "entities", "ttl",         "schema",
                                       "online", "offline",  "description", "tags"};
@@ -228,6 +241,9 @@ void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch,
       view.created_timestamp_column = *field;
     }
     lines["query"] = reader.LineOf("query");
+    if (int first = LiteralBlockFirstLine(reader.Get("query"), reader.context().file, *state)) {
+      lines["query.first_line"] = first;
+    }
     lines["path"] = reader.LineOf("path");
   } else {
     view.source = reader.String("source", true).value_or("");

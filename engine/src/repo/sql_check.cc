@@ -1,6 +1,8 @@
 // Batch view SQL is checked by DuckDB's parser only: the sources it names are registered as
 // views at materialization time, so binding here would fail on every table name.
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "featureforge/offline/duckdb.h"
@@ -11,15 +13,16 @@ namespace {
 
 // DuckDB errors span several lines ("LINE 3: ...", a caret line); keep the first line and the
 // query line it names.
-std::string Summarize(const std::string& error) {
-  std::string first = error.substr(0, error.find('\n'));
+QueryProblem Summarize(const std::string& prefix, const std::string& error) {
+  QueryProblem problem{prefix + error.substr(0, error.find('\n')), 0};
   size_t line_at = error.find("LINE ");
   if (line_at != std::string::npos) {
-    size_t colon = error.find(':', line_at);
-    if (colon != std::string::npos)
-      first += " (query line " + error.substr(line_at + 5, colon - line_at - 5) + ")";
+    problem.query_line = std::atoi(error.c_str() + line_at + 5);
+    if (problem.query_line > 0) {
+      problem.message += " (query line " + std::to_string(problem.query_line) + ")";
+    }
   }
-  return first;
+  return problem;
 }
 
 // Fallback when json_serialize_sql is unavailable: the statement's first keyword.
@@ -101,20 +104,24 @@ std::string CheckTables(const nlohmann::json& tree, const std::vector<std::strin
 
 }  // namespace
 
-std::string CheckBatchQuery(offline::DuckConnection& connection, const std::string& query,
-                            const std::vector<std::string>& sources) {
+std::optional<QueryProblem> CheckBatchQuery(offline::DuckConnection& connection,
+                                            const std::string& query,
+                                            const std::vector<std::string>& sources) {
   duckdb_extracted_statements statements = nullptr;
   idx_t count = duckdb_extract_statements(connection.raw(), query.c_str(), &statements);
-  std::string problem;
+  std::optional<QueryProblem> problem;
   if (count == 0) {
     const char* error = duckdb_extract_statements_error(statements);
-    problem = error && *error ? "SQL does not parse: " + Summarize(error) : "query is empty";
+    problem = error && *error ? Summarize("SQL does not parse: ", error)
+                              : QueryProblem{"query is empty", 0};
   } else if (count > 1) {
-    problem = "expected exactly one SELECT statement, got " + std::to_string(count) + " statements";
+    problem = QueryProblem{
+        "expected exactly one SELECT statement, got " + std::to_string(count) + " statements", 0};
   }
   duckdb_destroy_extracted(&statements);
-  if (!problem.empty()) return problem;
+  if (problem) return problem;
 
+  const QueryProblem not_select{"expected a SELECT query, got another kind of statement", 0};
   // json_serialize_sql (DuckDB's json extension) parses without binding, refuses anything but
   // SELECT statements and names the tables the query reads.
   auto serialized =
@@ -123,14 +130,17 @@ std::string CheckBatchQuery(offline::DuckConnection& connection, const std::stri
     auto json = nlohmann::json::parse(**serialized, nullptr, /*allow_exceptions=*/false);
     auto error = json.is_object() ? json.find("error") : json.end();
     if (error != json.end() && error->is_boolean() && error->get<bool>()) {
-      std::string type = StringMember(json, "error_type");
-      if (type == "not implemented")
-        return "expected a SELECT query, got another kind of statement";
-      return "SQL does not parse: " + Summarize(StringMember(json, "error_message"));
+      if (StringMember(json, "error_type") == "not implemented") return not_select;
+      return Summarize("SQL does not parse: ", StringMember(json, "error_message"));
     }
-    if (json.is_object()) return CheckTables(json, sources);
+    if (json.is_object()) {
+      std::string tables = CheckTables(json, sources);
+      if (tables.empty()) return std::nullopt;
+      return QueryProblem{tables, 0};
+    }
   }
-  return StartsLikeSelect(query) ? "" : "expected a SELECT query, got another kind of statement";
+  if (StartsLikeSelect(query)) return std::nullopt;
+  return not_select;
 }
 
 }  // namespace featureforge::repo

@@ -158,9 +158,16 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
         auto connection = offline::DuckConnection::Open();
         if (connection.ok()) *sql = std::move(connection).value();
       }
-      std::string problem = *sql ? CheckBatchQuery(**sql, view.query, view.query_sources)
-                                 : "cannot start DuckDB to check the query";
-      if (!problem.empty()) report("query", LineOr(lines, "query", 0), problem);
+      std::optional<QueryProblem> problem =
+          *sql ? CheckBatchQuery(**sql, view.query, view.query_sources)
+               : QueryProblem{"cannot start DuckDB to check the query", 0};
+      if (problem) {
+        // A literal block (`query: |`) keeps its lines, so DuckDB's line maps to the file's.
+        int line = LineOr(lines, "query", 0);
+        int first_line = LineOr(lines, "query.first_line", 0);
+        if (first_line > 0 && problem->query_line > 0) line = first_line + problem->query_line - 1;
+        report("query", line, problem->message);
+      }
     }
     if (view.is_batch && !view.path.empty() && view.path.find("://") != std::string::npos &&
         view.path.rfind("s3://", 0) != 0) {

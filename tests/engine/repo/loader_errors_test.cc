@@ -360,9 +360,11 @@ TEST_F(LoaderErrorsTest, BatchQueryMustBeOneParsableSelect) {
                                  "one SELECT statement, got 2 statements"));
   EXPECT_THAT(problems, Contains("more.yaml:15: batch_feature_view 'delete': query: expected a "
                                  "SELECT query, got another kind of statement"));
-  EXPECT_THAT(problems, Contains(HasSubstr("more.yaml:20: batch_feature_view 'multiline': query: "
-                                           "SQL does not parse:")));
-  EXPECT_THAT(problems, Contains(HasSubstr("(query line 2)")));
+  // The literal block starts on line 21, so the query's line 2 is the file's line 22.
+  EXPECT_THAT(problems, Contains(::testing::AllOf(
+                            HasSubstr("more.yaml:22: batch_feature_view 'multiline': query: SQL "
+                                      "does not parse:"),
+                            HasSubstr("(query line 2)"))));
   EXPECT_THAT(problems, Contains("more.yaml:28: batch_feature_view 'unlisted': query: reads "
                                  "'labels', 'main.other', which is not among its sources "
                                  "[stats]"));
