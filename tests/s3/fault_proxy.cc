@@ -114,6 +114,11 @@ bool FaultInjectingProxy::TakeFault(const std::string& method, Fault* fault) {
   return true;
 }
 
+std::vector<std::string> FaultInjectingProxy::request_heads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return request_heads_;
+}
+
 void FaultInjectingProxy::AcceptLoop() {
   while (!stopping_) {
     pollfd pfd{listen_fd_, POLLIN, 0};
@@ -132,6 +137,10 @@ void FaultInjectingProxy::Serve(int client_fd) {
     return;
   }
   ++requests_seen_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    request_heads_.push_back(head);
+  }
   std::string method = head.substr(0, head.find(' '));
   Fault fault;
   if (TakeFault(method, &fault)) {

@@ -62,6 +62,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   if (state->request->download != nullptr && status >= 200 && status < 300) {
     if (std::fwrite(data, 1, bytes, state->request->download) != bytes) {
       state->response->download_write_failed = true;
+      state->response->download_errno = errno;
       return 0;  // aborts the transfer with CURLE_WRITE_ERROR
     }
     return bytes;

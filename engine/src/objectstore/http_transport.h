@@ -34,6 +34,7 @@ struct HttpResponse {
   bool transport_retryable = false;  // connection refused/reset, timeouts, partial transfer
   bool transport_timeout = false;
   bool download_write_failed = false;  // the local file could not be written
+  int download_errno = 0;              // errno of that failed write
 };
 
 // Never throws; the outcome is in the returned response.

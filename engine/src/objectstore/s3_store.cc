@@ -228,8 +228,8 @@ class S3ObjectStore::Impl {
       bool retryable = false;
       if (response.transport_error != 0) {
         if (response.download_write_failed) {
-          return Status::IOError(Describe(call) +
-                                 ": writing the downloaded bytes failed: " + std::strerror(errno));
+          return Status::IOError(Describe(call) + ": writing the downloaded bytes failed: " +
+                                 std::strerror(response.download_errno));
         }
         retryable = response.transport_retryable;
         if (!retryable || attempt >= options_.max_attempts) {

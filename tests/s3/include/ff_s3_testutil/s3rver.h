@@ -58,6 +58,8 @@ class FaultInjectingProxy {
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests_seen() const { return requests_seen_.load(); }
   int faults_injected() const { return faults_injected_.load(); }
+  // The head (request line + headers, CRLF-separated) of every request received, in order.
+  std::vector<std::string> request_heads() const;
 
  private:
   FaultInjectingProxy() = default;
@@ -71,7 +73,8 @@ class FaultInjectingProxy {
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_seen_{0};
   std::atomic<int> faults_injected_{0};
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::vector<std::string> request_heads_;
   int pending_faults_ = 0;
   Fault pending_fault_ = Fault::kInternalError500;
   std::string fault_method_;
