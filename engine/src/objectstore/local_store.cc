@@ -203,10 +203,17 @@ Result<std::vector<std::string>> LocalObjectStore::List(const std::string& prefi
   const bool implicit_dot = prefix.back() != '/' && fs::path(prefix).parent_path().empty();
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) return Status::IOError("listing " + folder.string() + ": " + ec.message());
-    if (!it->is_regular_file(ec)) continue;
     std::string path = it->path().string();
     // "x" as prefix walks "." but paths must come back as "x...", not "./x...".
     if (implicit_dot && path.rfind("./", 0) == 0) path.erase(0, 2);
+    if (it->is_directory(ec)) {
+      // Only descend where matches can be: the folder is inside the prefix or leads to it.
+      std::string as_folder = path + "/";
+      bool relevant = as_folder.rfind(prefix, 0) == 0 || prefix.rfind(as_folder, 0) == 0;
+      if (!relevant) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
     if (path.rfind(prefix, 0) != 0) continue;
     if (it->path().filename().string().find(kTempMarker) != std::string::npos) continue;
     out.push_back(as_file_uri ? "file://" + path : path);
