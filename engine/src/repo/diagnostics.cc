@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <tuple>
 
 namespace featureforge::repo {
@@ -28,9 +29,12 @@ Status Diagnostics::ToStatus() const {
   if (problems_.empty()) return Status::OK();
   std::vector<const Problem*> sorted;
   for (const auto& p : problems_) sorted.push_back(&p);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Problem* a, const Problem* b) {
-    return std::tie(a->file, a->line) < std::tie(b->file, b->line);
-  });
+  // feature_store.yaml first (its problems often explain the others), then by file and line.
+  auto key = [](const Problem* p) {
+    return std::make_tuple(p->file != "feature_store.yaml", std::cref(p->file), p->line);
+  };
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const Problem* a, const Problem* b) { return key(a) < key(b); });
   std::string message;
   bool all_not_supported = true;
   for (const Problem* p : sorted) {

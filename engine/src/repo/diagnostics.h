@@ -26,7 +26,7 @@ class Diagnostics {
   bool empty() const { return problems_.empty(); }
   const std::vector<Problem>& problems() const { return problems_; }
   // OK when empty; otherwise InvalidArgument (NotSupported when every problem is one) with one
-  // line per problem, ordered by file and line.
+  // line per problem: feature_store.yaml first, then ordered by file and line.
   Status ToStatus() const;
 
  private:

@@ -71,8 +71,9 @@ std::vector<fs::path> DefaultDefinitionFiles(const fs::path& root) {
   std::error_code error;
   for (auto it = fs::directory_iterator(root, error); !error && it != fs::directory_iterator();
        it.increment(error)) {
+    // Hidden files (.pre-commit-config.yaml, editor backups) are never definitions.
     if (it->is_regular_file(error) && IsYamlFile(it->path()) &&
-        it->path().filename() != kConfigFile) {
+        it->path().filename() != kConfigFile && it->path().filename().string()[0] != '.') {
       files.push_back(it->path());
     }
   }

@@ -213,7 +213,7 @@ void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch,
     if (!ttl.IsScalar()) {
       reader.Report("ttl", "expected a duration such as 1d or 3600, got " + DescribeNodeType(ttl));
     } else if (auto parsed = ParseDuration(ttl.Scalar()); !parsed.ok()) {
-      reader.Report("ttl", "invalid duration '" + ttl.Scalar() + "': " + parsed.status().message());
+      reader.Report("ttl", parsed.status().message());  // names the text and the expected form
     } else if (*parsed < 0) {
       reader.Report("ttl", "must not be negative");
     } else {
@@ -360,6 +360,16 @@ void ParseDefinitionFile(const YAML::Node& root, const std::string& file, LoadSt
     return;
   }
   MapReader reader(root, context);
+  bool any_known = false;
+  for (const auto& name : kTopLevelLists) any_known = any_known || reader.Get(name).IsDefined();
+  if (!any_known && root.size() > 0) {
+    // Most likely some other tool's YAML picked up by the default file search.
+    context.Report(LineOf(root), "",
+                   "not a definition file (no entities, sources, feature_views, "
+                   "batch_feature_views or feature_services); list the definition files under "
+                   "`definitions:` in feature_store.yaml to leave it out");
+    return;
+  }
   reader.CheckFields(kTopLevelLists);
   auto list = [&](const std::string& name) {
     return reader.Has(name) ? reader.Get(name) : YAML::Node(YAML::NodeType::Sequence);

@@ -226,7 +226,7 @@ entities:
 )");
   auto problems = LoadProblems();
   EXPECT_THAT(problems, Contains(HasSubstr("more.yaml:4: feature_view 'v': ttl: invalid duration "
-                                           "'1x'")));
+                                           "unit in '1x' (use s, m, h, d or w)")));
   EXPECT_THAT(problems, Contains("more.yaml:6: feature_view 'v': schema[0].dtype: unknown type "
                                  "'Int65' (did you mean 'Int64'?)"));
   EXPECT_THAT(problems, Contains("more.yaml:8: feature_view 'v': schema: column 'b' listed twice"));
@@ -425,6 +425,15 @@ TEST_F(LoaderErrorsTest, RedisNeedsConnectionString) {
   temp_.Write("feature_store.yaml", "project: p\nonline_store:\n  type: redis\n");
   EXPECT_THAT(LoadProblems(), Contains("feature_store.yaml:3: feature_store 'p': "
                                        "online_store.connection_string: missing required field"));
+}
+
+TEST_F(LoaderErrorsTest, OtherYamlInTheRootIsNamedNotPickedApart) {
+  temp_.Write("docker-compose.yaml", "services:\n  redis:\n    image: redis\n");
+  temp_.Write(".pre-commit-config.yaml", "repos: []\n");  // hidden: never read
+  auto problems = LoadProblems();
+  ASSERT_EQ(problems.size(), 1u) << ::testing::PrintToString(problems);
+  EXPECT_THAT(problems[0], ::testing::StartsWith("docker-compose.yaml:1: not a definition file"));
+  EXPECT_THAT(problems[0], HasSubstr("`definitions:`"));
 }
 
 TEST_F(LoaderErrorsTest, DefinitionsPatternMatchingNothing) {
