@@ -29,8 +29,9 @@ std::string RelativeName(const fs::path& file, const fs::path& root) {
 }
 
 // Parses one YAML file; malformed YAML is reported with yaml-cpp's line and column.
-std::optional<YAML::Node> ReadYaml(const fs::path& file, const std::string& name,
-                                   LoadState* state) {
+// Parses every document of one YAML file (`---` separated); nullopt when it does not parse.
+std::optional<std::vector<YAML::Node>> ReadYaml(const fs::path& file, const std::string& name,
+                                                LoadState* state) {
   Diagnostics* diagnostics = &state->diagnostics;
   std::ifstream in(file, std::ios::binary);
   if (!in) {
@@ -44,7 +45,7 @@ std::optional<YAML::Node> ReadYaml(const fs::path& file, const std::string& name
   std::istringstream line_stream(text);
   for (std::string line; std::getline(line_stream, line);) lines.push_back(line);
   try {
-    return YAML::Load(text);
+    return YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
     diagnostics->Add(Problem{
         name, e.mark.line + 1, "", "",
@@ -132,8 +133,13 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
   LoadState state;
   state.repo.root = root.string();
   std::optional<DefinitionPatterns> listed;
-  if (auto config = ReadYaml(root / kConfigFile, kConfigFile, &state)) {
-    listed = ParseConfig(*config, kConfigFile, &state);
+  if (auto documents = ReadYaml(root / kConfigFile, kConfigFile, &state)) {
+    if (documents->size() > 1) {
+      state.diagnostics.Add(Problem{kConfigFile, LineOf((*documents)[1]), "", "",
+                                    "holds several YAML documents; settings belong in one", false});
+    }
+    listed =
+        ParseConfig(documents->empty() ? YAML::Node() : documents->front(), kConfigFile, &state);
   }
 
   std::vector<fs::path> files =
@@ -144,8 +150,8 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
   for (const auto& file : files) {
     if (file == root / kConfigFile) continue;
     const std::string name = RelativeName(file, root);
-    if (auto node = ReadYaml(file, name, &state)) {
-      ParseDefinitionFile(*node, name, &state);
+    if (auto documents = ReadYaml(file, name, &state)) {
+      for (const auto& document : *documents) ParseDefinitionFile(document, name, &state);
     }
   }
 

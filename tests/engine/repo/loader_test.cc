@@ -219,6 +219,16 @@ TEST(LoaderTest, EmptyDefinitionFilesAreFine) {
   EXPECT_TRUE(repo->entities.empty());
 }
 
+TEST(LoaderTest, MultiDocumentDefinitionFiles) {
+  TempRepo temp;
+  temp.Write("feature_store.yaml", "project: p\n");
+  temp.Write("defs.yaml", "entities: [{name: a}]\n---\nentities:\n  - name: b\n");
+  auto repo = LoadRepo(temp.root());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  ASSERT_EQ(repo->entities.size(), 2u);
+  EXPECT_EQ(repo->entities[1].location.ToString(), "defs.yaml:4");
+}
+
 TEST(LoaderTest, MissingRepoOrConfigIsNotFound) {
   TempRepo temp;
   auto no_config = LoadRepo(temp.root());
