@@ -14,11 +14,13 @@
 namespace featureforge::online {
 namespace {
 
-// Compares the stored row timestamp with the new one and writes only a newer row.
-// KEYS[1] hash key; ARGV[1] "_ts:<view>"; ARGV[2] new event ts (micros); ARGV[3] created field;
-// ARGV[4] new created ts (micros); ARGV[5] key TTL seconds (0 = none); ARGV[6] Timestamp proto
-// bytes; ARGV[7..] feature field, value pairs. Returns 1 when written, 0 when skipped.
-// Timestamps compare as Lua numbers (doubles): exact for micros up to year 2255.
+// Writes a batch of rows of one view, each only when it is newer than the stored row.
+// KEYS[i]: hash key of row i. ARGV[1] "_ts:<view>"; ARGV[2] "_ff_order:<view>"; ARGV[3] key TTL
+// seconds (0 = none); ARGV[4] F = number of features; ARGV[5 .. 4+F] feature field names; then per
+// row 3+F values: order string (see OrderKey), event ts micros, Timestamp proto bytes, F Value
+// bytes. Returns how many rows were written. Many rows per call amortize the script call cost;
+// comparing the fixed-width order strings avoids decoding protobuf in Lua. Rows that only have
+// Feast's `_ts` field are compared by decoding it (micros as doubles: exact up to year 2255).
 constexpr std::string_view kWriteScript = R"lua(
 local function varint(s, i)
   local result, mult = 0, 1
@@ -43,20 +45,42 @@ local function ts_micros(s)
   end
   return seconds * 1000000 + math.floor(nanos / 1000)
 end
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if stored then
-  local old = ts_micros(stored)
-  local new = tonumber(ARGV[2])
-  if new < old then return 0 end
-  if new == old then
-    local old_created = tonumber(redis.call('HGET', KEYS[1], ARGV[3]) or '0') or 0
-    if tonumber(ARGV[4]) <= old_created then return 0 end
+local ts_field, order_field = ARGV[1], ARGV[2]
+local ttl, nf = tonumber(ARGV[3]), tonumber(ARGV[4])
+local stride = 3 + nf
+local written = 0
+local args = {}
+for f = 1, nf do args[3 + 2 * f] = ARGV[4 + f] end
+args[1], args[3] = ts_field, order_field
+for i = 1, #KEYS do
+  local o = 5 + nf + (i - 1) * stride
+  local order = ARGV[o]
+  local newer = true
+  local stored_order = redis.call('HGET', KEYS[i], order_field)
+  if stored_order then
+    newer = order > stored_order
+  else
+    local stored_ts = redis.call('HGET', KEYS[i], ts_field)
+    if stored_ts then
+      -- A row written without our order field (e.g. by Feast): event ts only, created ts 0.
+      local old, new = ts_micros(stored_ts), tonumber(ARGV[o + 1])
+      newer = new > old or (new == old and string.sub(order, 17) > '8000000000000000')
+    end
+  end
+  if newer then
+    args[2], args[4] = ARGV[o + 2], order
+    for f = 1, nf do args[4 + 2 * f] = ARGV[o + 2 + f] end
+    redis.call('HSET', KEYS[i], unpack(args, 1, 4 + 2 * nf))
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    written = written + 1
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[6], ARGV[3], ARGV[4], unpack(ARGV, 7))
-if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
-return 1
+return written
 )lua";
+
+// Rows per EVALSHA call: large enough to amortize the call, small enough that one script does
+// not hold the server for long (~1 ms).
+constexpr size_t kRowsPerScriptCall = 128;
 
 // Removes one view's row from a key: the whole key when no other view's `_ts:` field is in it,
 // else the view's timestamp fields (its rows then read as not found).
@@ -70,7 +94,20 @@ if others == 0 then redis.call('DEL', KEYS[1]) else redis.call('HDEL', KEYS[1], 
 return 1
 )lua";
 
-std::string CreatedField(const std::string& view) { return "_ff_created_ts:" + view; }
+std::string OrderField(const std::string& view) { return "_ff_order:" + view; }
+
+// (event ts, created ts) as 32 hex digits whose byte order is their numeric order: each value is
+// offset by 2^63 so negative timestamps sort first.
+std::string OrderKey(TimestampMicros event_ts, TimestampMicros created_ts) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  uint64_t parts[2] = {static_cast<uint64_t>(event_ts) ^ (uint64_t{1} << 63),
+                       static_cast<uint64_t>(created_ts) ^ (uint64_t{1} << 63)};
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 16; ++i) out[p * 16 + i] = kHex[(parts[p] >> (60 - 4 * i)) & 15];
+  }
+  return out;
+}
 
 // hiredis writes with write(2): a server that goes away mid-write would raise SIGPIPE and kill
 // the process. Block it on this thread while we talk to Redis and discard any it raised
@@ -238,65 +275,74 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
   *noscript = false;
   FF_RETURN_IF_ERROR(EnsureConnected());
   const std::vector<std::string> fields = FeatureFields(view);
+  const size_t nf = fields.size();
   const std::string ts_field = RedisTimestampField(view.view);
-  const std::string created_field = CreatedField(view.view);
+  const std::string order_field = OrderField(view.view);
   const std::string ttl = std::to_string(options_.key_ttl_seconds);
+  const std::string num_features = std::to_string(nf);
   const std::string during = "write of view " + view.view;
 
-  // Per row strings live in `scratch` while the command is appended (hiredis copies them).
-  std::string key, event, created, ts_proto;
-  std::vector<std::string> values(fields.size());
+  // Argument strings of one call live here until hiredis has formatted (copied) them.
+  std::vector<std::string> keys(kRowsPerScriptCall);
+  std::vector<std::string> row_args(kRowsPerScriptCall * (3 + nf));
+  std::vector<std::pair<size_t, size_t>> calls;  // [begin, end) rows per pipelined call
   Command cmd;
-  for (const WriteRow& row : rows) {
-    key.clear();
-    SerializeEntityKeyTo(row.entity_key, &key);
-    key.append(view.project);
-    event = std::to_string(row.event_ts);
-    created = std::to_string(row.created_ts);
-    ts_proto = EncodeTimestampProto(row.event_ts);
+  for (size_t begin = 0; begin < rows.size(); begin += kRowsPerScriptCall) {
+    const size_t end = std::min(rows.size(), begin + kRowsPerScriptCall);
+    const size_t n = end - begin;
     cmd.Clear();
     cmd.Add("EVALSHA");
     cmd.Add(write_sha_);
-    cmd.Add("1");
-    cmd.Add(key);
+    std::string key_count = std::to_string(n);
+    cmd.Add(key_count);
+    for (size_t i = 0; i < n; ++i) {
+      keys[i].clear();
+      SerializeEntityKeyTo(rows[begin + i].entity_key, &keys[i]);
+      keys[i].append(view.project);
+      cmd.Add(keys[i]);
+    }
     cmd.Add(ts_field);
-    cmd.Add(event);
-    cmd.Add(created_field);
-    cmd.Add(created);
+    cmd.Add(order_field);
     cmd.Add(ttl);
-    cmd.Add(ts_proto);
-    for (size_t i = 0; i < fields.size(); ++i) {
-      values[i].clear();
-      EncodeValueProtoTo(row.values[i], &values[i]);
-      cmd.Add(fields[i]);
-      cmd.Add(values[i]);
+    cmd.Add(num_features);
+    for (const auto& f : fields) cmd.Add(f);
+    for (size_t i = 0; i < n; ++i) {
+      const WriteRow& row = rows[begin + i];
+      std::string* a = &row_args[i * (3 + nf)];
+      a[0] = OrderKey(row.event_ts, row.created_ts);
+      a[1] = std::to_string(row.event_ts);
+      a[2] = EncodeTimestampProto(row.event_ts);
+      for (size_t f = 0; f < nf; ++f) {
+        a[3 + f].clear();
+        EncodeValueProtoTo(row.values[f], &a[3 + f]);
+      }
+      for (size_t k = 0; k < 3 + nf; ++k) cmd.Add(a[k]);
     }
     if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
       return ConnectionError(during);
     }
+    calls.emplace_back(begin, end);
   }
   WriteStats stats;
   Status first_error;
-  for (size_t i = 0; i < rows.size(); ++i) {
+  for (const auto& [begin, end] : calls) {
     void* raw = nullptr;
     if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
-      return ConnectionError(during + " (" + std::to_string(i) + " of " +
+      return ConnectionError(during + " (" + std::to_string(begin) + " of " +
                              std::to_string(rows.size()) + " rows acknowledged)");
     }
     Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_INTEGER) {
-      if (reply->integer == 1) {
-        ++stats.rows_written;
-      } else {
-        ++stats.rows_skipped_stale;
-      }
+      stats.rows_written += reply->integer;
+      stats.rows_skipped_stale += static_cast<int64_t>(end - begin) - reply->integer;
     } else if (first_error.ok()) {
       std::string text = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
                                                           : "unexpected reply";
       if (text.starts_with("NOSCRIPT")) *noscript = true;
       first_error = Status::FailedPrecondition(
           "redis server " + options_.host + ":" + std::to_string(options_.port) + " " + during +
-          " key " + rows[i].entity_key.ToString() + ": " + text);
+          " (rows " + std::to_string(begin) + ".." + std::to_string(end - 1) + ", first key " +
+          rows[begin].entity_key.ToString() + "): " + text);
     }
   }
   if (!first_error.ok()) return first_error;
@@ -404,7 +450,7 @@ Status RedisOnlineStore::DeleteView(const std::string& project, const std::strin
   FF_RETURN_IF_ERROR(EnsureConnected());
   const std::string pattern = "*" + GlobEscape(project);
   const std::string ts_field = RedisTimestampField(view);
-  const std::string created_field = CreatedField(view);
+  const std::string order_field = OrderField(view);
   const std::string during = "delete of view " + view;
   std::string cursor = "0";
   Command cmd;
@@ -435,7 +481,7 @@ Status RedisOnlineStore::DeleteView(const std::string& project, const std::strin
       cmd.Add("1");
       cmd.Add(key);
       cmd.Add(ts_field);
-      cmd.Add(created_field);
+      cmd.Add(order_field);
       if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
         return ConnectionError(during);
       }

@@ -83,14 +83,17 @@ TEST_F(RedisStoreTest, WritesFeastsLayout) {
     fields[std::string(reply->element[i]->str, reply->element[i]->len)] =
         std::string(reply->element[i + 1]->str, reply->element[i + 1]->len);
   }
-  EXPECT_EQ(fields.size(), 4u);  // 2 features, _ts:view, our created-ts field
+  EXPECT_EQ(fields.size(), 4u);  // 2 features, _ts:view, our order field
   EXPECT_EQ(fields[RedisFeatureField("driver_stats", "conv_rate")],
             EncodeValueProto(Value::Double(0.5)));
   EXPECT_EQ(fields[RedisFeatureField("driver_stats", "trips")], EncodeValueProto(Value::Int64(7)));
   EXPECT_EQ(fields["_ts:driver_stats"], EncodeTimestampProto(kT0));
-  EXPECT_EQ(fields["_ff_created_ts:driver_stats"], "0");
+  // kT0 ^ 2^63 and 0 ^ 2^63 in hex.
+  EXPECT_EQ(fields["_ff_order:driver_stats"],
+            "80060a2418221090"
+            "8000000000000000");
 
-  // And a row written the way Feast writes it (no created-ts field) reads back.
+  // And a row written the way Feast writes it (no order field) reads back.
   const std::string feast_key = *SerializeEntityKey(Key(2002)) + "proj";
   raw.Command({"HSET", feast_key, RedisFeatureField("driver_stats", "trips"),
                EncodeValueProto(Value::Int64(42)), "_ts:driver_stats", EncodeTimestampProto(kT0)});
@@ -100,6 +103,14 @@ TEST_F(RedisStoreTest, WritesFeastsLayout) {
   EXPECT_EQ((*rows)[0].event_ts, kT0);
   EXPECT_EQ((*rows)[0].values[1], Value::Int64(42));
   EXPECT_TRUE((*rows)[0].values[0].is_null());
+  // Against Feast's row: older and equal (no created ts) rows are skipped, a created ts breaks
+  // the tie.
+  auto older = store->Write(
+      Stats(), std::vector{WriteRow{Key(2002), {Value::Null(), Value::Int64(41)}, kT0 - 1, 9}});
+  EXPECT_EQ(older->rows_skipped_stale, 1);
+  auto equal = store->Write(
+      Stats(), std::vector{WriteRow{Key(2002), {Value::Null(), Value::Int64(41)}, kT0, 0}});
+  EXPECT_EQ(equal->rows_skipped_stale, 1);
   // An equal-ts row with a created ts is newer than Feast's row without one.
   auto stats = store->Write(
       Stats(), std::vector{WriteRow{Key(2002), {Value::Null(), Value::Int64(43)}, kT0, 1}});

@@ -151,6 +151,17 @@ TEST_P(StoreContractTest, OlderRowsNeverReplaceNewerOnes) {
   EXPECT_EQ(row.event_ts, kT0 + 1);
 }
 
+TEST_P(StoreContractTest, TimestampsBeforeTheEpochOrderCorrectly) {
+  const ViewSpec view = Stats();
+  ASSERT_EQ(store_->Write(view, std::vector{Row(1, 0.5, 1, -5'000'000)})->rows_written, 1);
+  EXPECT_EQ(store_->Write(view, std::vector{Row(1, 0.5, 2, -10'000'000)})->rows_skipped_stale, 1);
+  ReadRow row = ReadOne(view, Key(1));
+  EXPECT_EQ(row.values[1], Value::Int64(1));
+  EXPECT_EQ(row.event_ts, -5'000'000);
+  EXPECT_EQ(store_->Write(view, std::vector{Row(1, 0.5, 3, 0)})->rows_written, 1);
+  EXPECT_EQ(ReadOne(view, Key(1)).values[1], Value::Int64(3));
+}
+
 TEST_P(StoreContractTest, MixedChunkWritesOnlyTheNewerRows) {
   const ViewSpec view = Stats();
   ASSERT_TRUE(store_->Write(view, std::vector{Row(1, 0.5, 10, kT0), Row(2, 0.5, 20, kT0)}).ok());
