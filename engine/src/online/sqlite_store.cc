@@ -249,7 +249,11 @@ Result<std::unique_ptr<OnlineStore>> OpenSqliteOnlineStore(const SqliteStoreOpti
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   auto store = std::make_unique<SqliteOnlineStore>(db, options.path);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
+  // A page cache of up to 64 MiB keeps B-tree pages of a chunk's upserts in memory instead of
+  // re-reading them from the WAL (measured: most of the write time was read(2) copies with the
+  // 2 MiB default). It is a fixed ceiling, independent of the view's size.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                             "PRAGMA cache_size=-65536"}) {
     char* err = nullptr;
     if (sqlite3_exec(db, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string message = err ? err : "unknown error";
