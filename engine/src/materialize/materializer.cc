@@ -1,6 +1,5 @@
 #include "featureforge/materialize/materializer.h"
 
-#include <filesystem>
 #include <vector>
 
 #include "featureforge/offline/duck_values.h"
@@ -156,9 +155,8 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
   result.partition = partition;
 
   if (view.is_batch && !view.path.empty() && !view.query.empty()) {
-    std::error_code ec;
-    const bool missing = !std::filesystem::exists(repo.ResolvePath(view.path), ec);
-    if (options.recompute_path || missing) {
+    FF_ASSIGN_OR_RETURN(bool exists, offline.PathExists(repo.ResolvePath(view.path)));
+    if (options.recompute_path || !exists) {
       FF_RETURN_IF_ERROR(offline.ComputeOnce(view));
       result.computed_path = true;
     }

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <set>
 
+#include "featureforge/objectstore/object_store.h"
+#include "featureforge/objectstore/staging.h"
 #include "featureforge/offline/duck_values.h"
 
 namespace featureforge::offline {
@@ -16,6 +18,27 @@ namespace fs = std::filesystem;
 namespace {
 
 bool IsUri(const std::string& path) { return path.find("://") != std::string::npos; }
+
+// s3://, mem:// and other object-store URIs; plain paths and file:// are local.
+bool IsRemote(const std::string& path) { return IsUri(path) && !IsLocalObjectUri(path); }
+
+// A local path for plain paths and file:// URIs.
+std::string LocalPath(const std::string& path) {
+  if (!IsUri(path)) return path;
+  auto parsed = ParseObjectUri(path);
+  return parsed.ok() ? parsed->path : path;
+}
+
+bool HasExtension(const std::string& path, repo::FileFormat format) {
+  if (format == repo::FileFormat::kCsv) return FormatFromExtension(path) == format;
+  return path.size() >= 8 && path.compare(path.size() - 8, 8, ".parquet") == 0;
+}
+
+std::atomic<int64_t> temp_counter{0};
+
+std::string TempSuffix() {
+  return ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(temp_counter.fetch_add(1));
+}
 
 bool IsGlob(const std::string& path) { return path.find_first_of("*?[") != std::string::npos; }
 
@@ -70,8 +93,20 @@ std::string ReadFunctionSql(const std::string& path, repo::FileFormat format) {
   return sql + ")";
 }
 
+std::string ReadFilesSql(const std::vector<std::string>& files, repo::FileFormat format) {
+  std::string list;
+  for (const auto& file : files) list += (list.empty() ? "" : ", ") + QuoteLiteral(file);
+  return std::string(format == repo::FileFormat::kParquet ? "read_parquet([" : "read_csv([") +
+         list + "], union_by_name = true)";
+}
+
 Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo) {
-  std::string data_dir = repo.root.empty() ? "data" : repo.root + "/data";
+  // Scratch space under the repo's data dir unless the environment points elsewhere (executor
+  // pods whose repo is a read-only ConfigMap mount).
+  const char* scratch_override = std::getenv("FEATUREFORGE_SCRATCH_DIR");
+  std::string scratch_dir = scratch_override && *scratch_override
+                                ? scratch_override
+                                : (repo.root.empty() ? "data" : repo.root + "/data") + "/.scratch";
   std::map<std::string, std::string> config;
   if (!repo.config.offline_store.memory_limit.empty()) {
     config["memory_limit"] = repo.config.offline_store.memory_limit;
@@ -79,19 +114,14 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo)
   if (repo.config.offline_store.threads > 0) {
     config["threads"] = std::to_string(repo.config.offline_store.threads);
   }
-  // Spill files: under the repo's data dir unless the environment points elsewhere (executor
-  // pods whose repo is a read-only ConfigMap mount).
-  const char* temp_override = std::getenv("FEATUREFORGE_DUCKDB_TEMP_DIR");
-  std::string temp_dir =
-      temp_override && *temp_override ? temp_override : data_dir + "/.duckdb_tmp";
   std::error_code ec;
-  fs::create_directories(fs::path(temp_dir).parent_path(), ec);  // best effort; DuckDB reports
-  config["temp_directory"] = temp_dir;
+  fs::create_directories(scratch_dir, ec);  // best effort: DuckDB reports it if it must spill
+  config["temp_directory"] = scratch_dir + "/duckdb_tmp";
   auto connection = DuckConnection::Open(":memory:", config);
   if (!connection.ok()) return connection.status().WithContext("offline store");
   FF_RETURN_IF_ERROR((*connection)->Execute("SET TimeZone = 'UTC'"));
   std::unique_ptr<OfflineStore> store(
-      new OfflineStore(repo, std::move(connection).value(), data_dir));
+      new OfflineStore(repo, std::move(connection).value(), scratch_dir));
   for (const auto& source : store->repo_.sources) {
     // Failures are kept and reported when the source is used (see EnsureSource).
     (void)store->EnsureSource(source.name);
@@ -100,10 +130,70 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo)
 }
 
 OfflineStore::OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection,
-                           std::string data_dir)
-    : repo_(std::move(repo)), connection_(std::move(connection)), data_dir_(std::move(data_dir)) {}
+                           std::string scratch_dir)
+    : repo_(std::move(repo)),
+      connection_(std::move(connection)),
+      scratch_dir_(std::move(scratch_dir)) {}
 
 OfflineStore::~OfflineStore() = default;
+
+Result<std::string> OfflineStore::ReadSql(const std::string& path_or_uri, repo::FileFormat format) {
+  if (!IsRemote(path_or_uri)) return ReadFunctionSql(LocalPath(path_or_uri), format);
+  FF_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenObjectStore(path_or_uri));
+  FF_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                      StageToLocal(*store, path_or_uri, scratch_dir_ + "/staging"));
+  std::vector<std::string> matching;
+  for (const auto& file : files) {
+    if (HasExtension(file, format)) matching.push_back(file);
+  }
+  return ReadFilesSql(matching.empty() ? files : matching, format);
+}
+
+Result<bool> OfflineStore::PathExists(const std::string& path) {
+  if (!IsRemote(path)) {
+    std::error_code ec;
+    return fs::exists(LocalPath(path), ec);
+  }
+  FF_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenObjectStore(path));
+  return store->Exists(path);
+}
+
+Status OfflineStore::WriteResult(const std::string& select_sql, const std::string& target,
+                                 repo::FileFormat format) {
+  const bool remote = IsRemote(target);
+  std::error_code ec;
+  std::string local_target = LocalPath(target);
+  if (remote) {
+    fs::create_directories(scratch_dir_ + "/outgoing", ec);
+    local_target = scratch_dir_ + "/outgoing/" + fs::path(target).filename().string();
+  } else if (fs::path parent = fs::path(local_target).parent_path(); !parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec)
+      return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
+  }
+  // Same folder as the target, so the rename is atomic; a name no reader's glob matches.
+  const std::string temp = local_target + TempSuffix();
+  Status copied = connection_->Execute(
+      "COPY (" + select_sql + ") TO " + QuoteLiteral(temp) +
+      (format == repo::FileFormat::kCsv ? " (FORMAT CSV, HEADER)" : " (FORMAT PARQUET)"));
+  if (!copied.ok()) {
+    fs::remove(temp, ec);
+    return copied;
+  }
+  Status moved;
+  if (remote) {
+    auto store = OpenObjectStore(target);
+    moved = store.ok() ? (*store)->PutFile(target, temp) : store.status();
+    if (!moved.ok()) moved = moved.WithContext("uploading " + target);
+  } else {
+    fs::rename(temp, local_target, ec);
+    if (ec)
+      moved = Status::IOError("cannot move " + temp + " to " + local_target + ": " + ec.message());
+  }
+  std::error_code ignored;
+  fs::remove(temp, ignored);
+  return moved;
+}
 
 std::string OfflineStore::NewTempName(const std::string& prefix) {
   return "__ff_" + prefix + "_" + std::to_string(next_temp_id_++);
@@ -122,10 +212,14 @@ Status OfflineStore::RegisterSource(const repo::DataSource& source) {
   const std::string where = "source '" + source.name + "' (" + path + ")";
   if (source.path.empty()) return Status::InvalidArgument(where + ": no path");
   std::error_code ec;
-  if (!IsUri(path) && !IsGlob(path) && !fs::exists(path, ec)) {
+  if (!IsRemote(path) && !IsGlob(path) && !fs::exists(LocalPath(path), ec)) {
     return Status::IOError(where + ": file or directory does not exist");
   }
-  const std::string read_sql = ReadFunctionSql(path, source.format);
+  auto read_result = ReadSql(path, source.format);
+  if (!read_result.ok()) {
+    return Status::IOError(where + ": cannot fetch: " + read_result.status().message());
+  }
+  const std::string read_sql = *read_result;
   auto raw_columns = RelationColumns(read_sql);
   if (!raw_columns.ok()) {
     return Status::IOError(where + ": cannot read: " + raw_columns.status().message());
@@ -240,18 +334,16 @@ Result<std::string> OfflineStore::ViewRelationSql(const repo::FeatureView& view)
   }
   if (!view.path.empty()) {
     const std::string path = repo_.ResolvePath(view.path);
-    std::error_code ec;
-    bool exists = IsUri(path)
-                      ? RelationColumns(ReadFunctionSql(path, repo::FileFormat::kParquet)).ok()
-                      : fs::exists(path, ec);
-    if (exists) {
-      const std::string relation = ReadFunctionSql(path, repo::FileFormat::kParquet);
-      auto columns = RelationColumns(relation);
+    auto exists = PathExists(path);
+    if (!exists.ok()) return exists.status().WithContext("view '" + view.name + "' path");
+    if (*exists) {
+      auto relation = ReadSql(path, repo::FileFormat::kParquet);
+      auto columns = relation.ok() ? RelationColumns(*relation) : relation.status();
       if (!columns.ok()) {
         return Status::IOError("view '" + view.name + "': compute-once output " + path +
                                " cannot be read: " + columns.status().message());
       }
-      return relation;
+      return *relation;
     }
   }
   if (view.query.empty()) {
@@ -377,35 +469,9 @@ Status OfflineStore::ComputeOnce(const repo::FeatureView& view) {
                                    "' is not a batch view with both `query` and `path`");
   }
   const std::string target = repo_.ResolvePath(view.path);
-  if (IsUri(target)) {
-    return Status::NotSupported("compute-once output to a remote path (view '" + view.name +
-                                "', path " + target + ")");
-  }
   FF_RETURN_IF_ERROR(EnsureQuerySources(view));
-  std::error_code ec;
-  fs::path parent = fs::path(target).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);
-  if (ec) {
-    return Status::IOError("view '" + view.name + "': cannot create directory " + parent.string() +
-                           ": " + ec.message());
-  }
-  static std::atomic<int64_t> counter{0};
-  // Same directory as the target, so the rename is atomic; a name no reader's glob matches.
-  const std::string temp =
-      target + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
-  Status copied = connection_->Execute("COPY " + QueryAsRelation(view.query) + " TO " +
-                                       QuoteLiteral(temp) + " (FORMAT PARQUET)");
-  if (!copied.ok()) {
-    fs::remove(temp, ec);
-    return ExplainQueryError(view, copied).WithContext("compute-once " + target);
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    return Status::IOError("view '" + view.name + "': cannot move " + temp + " to " + target +
-                           ": " + ec.message());
-  }
+  Status written = WriteResult(QueryAsRelation(view.query), target, repo::FileFormat::kParquet);
+  if (!written.ok()) return ExplainQueryError(view, written).WithContext("compute-once " + target);
   return Status::OK();
 }
 

@@ -1,9 +1,6 @@
 #include "featureforge/retrieval/historical.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -16,7 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using offline::QuoteIdentifier;
-using offline::QuoteLiteral;
 
 constexpr const char* kEntityTsColumn = "__ff_entity_ts";
 constexpr const char* kRowColumn = "__ff_row";
@@ -147,12 +143,18 @@ Result<RetrievalStats> GetHistoricalFeatures(
 
   // The entity rows, in file order (a table's rowid is its insertion order).
   std::error_code ec;
-  if (entity_file.find("://") == std::string::npos &&
-      entity_file.find_first_of("*?[") == std::string::npos && !fs::exists(entity_file, ec)) {
+  const bool remote =
+      entity_file.find("://") != std::string::npos && entity_file.rfind("file://", 0) != 0;
+  if (!remote && entity_file.find_first_of("*?[") == std::string::npos &&
+      !fs::exists(entity_file, ec)) {
     return Status::IOError("entity file " + entity_file + " does not exist");
   }
-  const std::string entity_read =
-      offline::ReadFunctionSql(entity_file, offline::FormatFromExtension(entity_file));
+  auto entity_read_result = offline.ReadSql(entity_file, offline::FormatFromExtension(entity_file));
+  if (!entity_read_result.ok()) {
+    return Status::IOError("entity file " + entity_file +
+                           ": cannot fetch: " + entity_read_result.status().message());
+  }
+  const std::string entity_read = *entity_read_result;
   auto entity_columns_result = offline.RelationColumns(entity_read);
   if (!entity_columns_result.ok()) {
     return Status::IOError("entity file " + entity_file +
@@ -249,27 +251,12 @@ Result<RetrievalStats> GetHistoricalFeatures(
     }
   }
 
-  // Written next to the target, then renamed: readers never see a partial file.
-  fs::path parent = fs::path(output_path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);
-  static std::atomic<int64_t> counter{0};
-  const std::string temp = output_path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(counter.fetch_add(1));
-  const bool csv = offline::FormatFromExtension(output_path) == repo::FileFormat::kCsv;
-  Status written =
-      db.Execute("COPY (SELECT " + output_columns + " FROM " + QuoteIdentifier(joined) +
-                 " ORDER BY " + kRowColumn + ") TO " + QuoteLiteral(temp) +
-                 (csv ? " (FORMAT CSV, HEADER)" : " (FORMAT PARQUET)"));
-  if (!written.ok()) {
-    fs::remove(temp, ec);
-    return written.WithContext("writing " + output_path);
-  }
-  fs::rename(temp, output_path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    return Status::IOError("cannot move " + temp + " to " + output_path + ": " + ec.message());
-  }
+  // Written to a temporary file first: readers never see a partial output.
+  const auto format = offline::FormatFromExtension(output_path);
+  Status written = offline.WriteResult(
+      "SELECT " + output_columns + " FROM " + QuoteIdentifier(joined) + " ORDER BY " + kRowColumn,
+      output_path, format);
+  if (!written.ok()) return written.WithContext("writing " + output_path);
 
   stats.message = std::to_string(stats.entity_rows) + " entity rows";
   if (stats.entity_rows == 0) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 
+#include "featureforge/objectstore/memory_store.h"
 #include "offline_test_support.h"
 
 namespace featureforge::retrieval {
@@ -370,6 +371,27 @@ TEST_F(HistoricalTest, BadRequestsAreClearErrors) {
   EXPECT_NE(gone.status().message().find("data/gone.parquet"), std::string::npos)
       << gone.status().ToString();
   EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(HistoricalTest, EntityFileAndOutputOnObjectStorage) {
+  WriteFeatureRows(dir_ / "data/f.parquet", {{1, kBase, std::nullopt, 1.0}}, "v");
+  WriteEntityRows(dir_ / "entities.parquet", {{1, kBase + kSecond, 7}, {2, kBase, 8}});
+  auto objects = SharedMemoryObjectStore();
+  FF_ASSERT_OK(objects->PutFile("mem://training/entities.parquet", dir_ / "entities.parquet"));
+  repo_.sources.push_back(MakeSource("f_src", "data/f.parquet"));
+  repo_.feature_views.push_back(MakeView("f", "f_src", {MakeField("v", ValueType::kDouble)}));
+  auto offline = Open();
+  RetrievalStats stats =
+      ValueOrDie(GetHistoricalFeatures(*offline, repo_, "mem://training/entities.parquet",
+                                       {{"f", {}}}, false, "mem://training/out/result.parquet"));
+  EXPECT_EQ(stats.entity_rows, 2);
+  FF_ASSERT_OK(objects->GetToFile("mem://training/out/result.parquet", dir_ / "result.parquet"));
+  auto rows = Output(dir_ / "result.parquet", 1);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][3], Value::Double(1));
+  EXPECT_TRUE(rows[1][3].is_null());
+  FF_ASSERT_OK(objects->Delete("mem://training/entities.parquet"));
+  FF_ASSERT_OK(objects->Delete("mem://training/out/result.parquet"));
 }
 
 TEST_F(HistoricalTest, EmptyEntityFileIsReported) {

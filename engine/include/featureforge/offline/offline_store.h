@@ -32,7 +32,7 @@ struct ViewColumns {
 class OfflineStore {
  public:
   // Opens an in-memory DuckDB with offline_store.memory_limit/threads, TimeZone UTC, and a
-  // temp_directory under the repo's data dir (so large sorts spill to disk), then registers
+  // temp_directory under scratch_dir() (so large sorts spill to disk), then registers
   // every source as a view. A source whose files are missing or corrupt does not fail Open:
   // its IOError (naming the source and path) is returned when the source is first used or
   // validated.
@@ -40,8 +40,25 @@ class OfflineStore {
 
   const repo::Repo& repo() const { return repo_; }
   DuckConnection& connection() { return *connection_; }
-  // <repo root>/data: where spill files go.
-  const std::string& data_dir() const { return data_dir_; }
+  // Local working space: DuckDB spill files (duckdb_tmp/), objects staged from object storage
+  // (staging/), outputs on their way to object storage (outgoing/). $FEATUREFORGE_SCRATCH_DIR,
+  // else <repo root>/data/.scratch.
+  const std::string& scratch_dir() const { return scratch_dir_; }
+
+  // The DuckDB table-function call reading `path_or_uri` in `format`: local files, directories
+  // and globs directly (ReadFunctionSql); s3:// or mem:// objects, folders and globs are first
+  // downloaded under scratch_dir()/staging (a folder keeps only files with the format's
+  // extension when it has any). Errors name the path.
+  Result<std::string> ReadSql(const std::string& path_or_uri, repo::FileFormat format);
+
+  // Runs `select_sql` and writes its result to `target` (a local path or an object-store URI)
+  // as Parquet or CSV with a header, atomically: a local temporary file, then rename (local)
+  // or upload (object store, whose PUT replaces the object at once). On failure `target` is
+  // untouched.
+  Status WriteResult(const std::string& select_sql, const std::string& target,
+                     repo::FileFormat format);
+  // True when `path` exists: a local stat, or an object-store lookup for URIs.
+  Result<bool> PathExists(const std::string& path);
 
   // Makes sure the source's view exists (retrying a source that failed before, e.g. because
   // its file appeared since) and reads its schema. IOError naming source and path on failure.
@@ -77,7 +94,9 @@ class OfflineStore {
   ~OfflineStore();
 
  private:
-  OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection, std::string data_dir);
+  OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection,
+               std::string scratch_dir);
+
   // Sources a batch view's query may read: its declared query_sources, else every source.
   Status EnsureQuerySources(const repo::FeatureView& view);
   // Adds which source failed to DuckDB's "table X does not exist" errors.
@@ -86,15 +105,17 @@ class OfflineStore {
 
   repo::Repo repo_;
   std::unique_ptr<DuckConnection> connection_;
-  std::string data_dir_;
+  std::string scratch_dir_;
   std::map<std::string, bool> registered_;            // source name -> view exists
   std::map<std::string, Status> registration_error_;  // source name -> last failure
   int64_t next_temp_id_ = 0;
 };
 
-// The DuckDB table-function call that reads `path` (a file, a directory: every file of the
-// format below it, or a glob) in `format`, e.g. read_parquet('/data/x/**/*.parquet').
+// The DuckDB table-function call that reads local `path` (a file, a directory: every file of
+// the format below it, or a glob) in `format`, e.g. read_parquet('/data/x/**/*.parquet').
 std::string ReadFunctionSql(const std::string& path, repo::FileFormat format);
+// The call reading a list of local files: read_parquet(['a', 'b'], union_by_name = true).
+std::string ReadFilesSql(const std::vector<std::string>& files, repo::FileFormat format);
 // The format a path's extension implies: .csv/.tsv/.txt -> CSV, anything else Parquet.
 repo::FileFormat FormatFromExtension(const std::string& path);
 
