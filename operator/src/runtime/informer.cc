@@ -134,17 +134,30 @@ void Informer::SetResourceVersion(const std::string& rv) {
   resource_version_ = rv;
 }
 
+void Informer::SetLastError(const Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_error_ = status.ToString();
+}
+
+std::string Informer::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
 void Informer::SleepFor(DurationMicros d) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, std::chrono::microseconds(d), [this] { return stop_.load(); });
 }
 
 void Informer::Run() {
-  bool need_list = true;
+  // A restarted informer (Stop, then Start) resumes watching where it left off.
+  bool need_list = !synced_.load() || last_resource_version().empty();
   while (!stop_) {
     if (need_list) {
       Status listed = ListAndReplace();
       if (!listed.ok()) {
+        ++list_errors_;
+        SetLastError(listed);
         DurationMicros delay = backoff_.Next();
         spdlog::warn("informer {}: list failed, retrying in {} ms: {}", source_->Describe(),
                      delay / 1000, listed.ToString());
@@ -174,6 +187,8 @@ void Informer::Run() {
       need_list = true;
       continue;
     }
+    ++watch_errors_;
+    SetLastError(watched);
     DurationMicros delay = backoff_.Next();
     spdlog::warn("informer {}: watch failed, resuming from resourceVersion {} in {} ms: {}",
                  source_->Describe(), last_resource_version(), delay / 1000, watched.ToString());

@@ -138,15 +138,18 @@ Status LeaderElector::Release() {
 }
 
 void LeaderElector::SetLeading(bool leading) {
-  if (leading_.exchange(leading) == leading) return;
+  if (leading_.load() == leading) return;
   if (leading) {
     spdlog::info("leader election: {} became leader of lease {}/{}", config_.identity,
                  config_.lease_namespace, config_.lease_name);
+    leading_ = true;
     if (config_.on_started_leading) config_.on_started_leading();
   } else {
     spdlog::warn("leader election: {} stopped leading lease {}/{}", config_.identity,
                  config_.lease_namespace, config_.lease_name);
+    // Callers that see IsLeader() == false can rely on reconciling having stopped.
     if (config_.on_stopped_leading) config_.on_stopped_leading();
+    leading_ = false;
   }
 }
 

@@ -68,6 +68,8 @@ class Informer {
 
   // Handlers added after objects were cached receive an add for each cached object first.
   void AddEventHandlers(EventHandlers handlers);
+  // Starts the list/watch thread. After Stop(), Start() resumes watching from the last seen
+  // resourceVersion (relisting only if the server says it expired).
   void Start();
   // Cancels the watch and joins the thread; handlers are not called after Stop returns.
   void Stop();
@@ -81,6 +83,10 @@ class Informer {
   // Watches that ended (normally, by error or by 410) and were re-established.
   uint64_t watch_restarts() const { return watch_restarts_.load(); }
   uint64_t relists() const { return relists_.load(); }
+  // Failed lists and failed watches (410 Gone excluded), and the last such error.
+  uint64_t list_errors() const { return list_errors_.load(); }
+  uint64_t watch_errors() const { return watch_errors_.load(); }
+  std::string last_error() const;
   std::string Describe() const { return source_->Describe(); }
 
  private:
@@ -90,6 +96,7 @@ class Informer {
   bool HandleWatchEvent(k8s::WatchEvent&& event);
   void SleepFor(DurationMicros d);
   void SetResourceVersion(const std::string& rv);
+  void SetLastError(const Status& status);
   std::vector<EventHandlers> HandlersSnapshot();
 
   std::shared_ptr<ListWatcher> source_;
@@ -106,6 +113,9 @@ class Informer {
   std::atomic<bool> synced_{false};
   std::atomic<uint64_t> watch_restarts_{0};
   std::atomic<uint64_t> relists_{0};
+  std::atomic<uint64_t> list_errors_{0};
+  std::atomic<uint64_t> watch_errors_{0};
+  std::string last_error_;
   // Serializes event delivery with handler registration (so a late handler's replay and live
   // events never interleave out of order).
   std::mutex dispatch_mu_;
