@@ -13,6 +13,10 @@ Status StatusFromMessage(const std::string& message) {
       starts("Permission Error")) {
     return Status::IOError(std::move(text));
   }
+  // Readers report unreadable files (bad footer, truncated data) as invalid input.
+  if (starts("Invalid Input Error") && message.find(" file '") != std::string::npos) {
+    return Status::IOError(std::move(text));
+  }
   if (starts("Out of Memory Error") || starts("INTERRUPT Error")) {
     return Status::Unavailable(std::move(text));
   }

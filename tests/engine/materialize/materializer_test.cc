@@ -222,6 +222,31 @@ TEST_F(MaterializerTest, MissingSourceIsAnIOError) {
   EXPECT_NE(result.status().message().find("data/missing.parquet"), std::string::npos);
 }
 
+TEST_F(MaterializerTest, CorruptFileIsAnIOErrorNamingIt) {
+  // Registration reads the first file's footer; the corrupt second file is only met while
+  // scanning: both must come back as IOErrors naming the file.
+  WriteFile(dir_ / "data/stats/a.parquet",
+            "SELECT CAST(1 AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' AS event_timestamp, "
+            "1.0 AS rate");
+  testing::WriteBytes(dir_ / "data/stats/b.parquet", "PAR1 truncated garbage PAR1");
+  repo_ = MakeRepo(dir_.path());
+  repo_.sources.push_back(MakeSource("stats", "data/stats"));
+  repo_.feature_views.push_back(
+      MakeView("stats_view", "stats", {MakeField("rate", ValueType::kDouble)}));
+  offline_ = ValueOrDie(offline::OfflineStore::Open(repo_));
+  auto result = Run({});
+  EXPECT_EQ(result.status().code(), StatusCode::kIOError) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("b.parquet"), std::string::npos)
+      << result.status().ToString();
+
+  testing::WriteBytes(dir_ / "data/stats/a.parquet", "not parquet");
+  offline_ = ValueOrDie(offline::OfflineStore::Open(repo_));
+  result = Run({});
+  EXPECT_EQ(result.status().code(), StatusCode::kIOError) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("source 'stats'"), std::string::npos)
+      << result.status().ToString();
+}
+
 TEST_F(MaterializerTest, ConvertsEveryValueType) {
   WriteFile(dir_ / "data/typed.parquet",
             "SELECT CAST(k AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' AS event_timestamp, "
