@@ -33,23 +33,17 @@ std::string KindOf(const FeatureView& view, const std::string&) {
   return view.is_batch ? "batch_feature_view" : "feature_view";
 }
 
-// Reports the second and later definitions of a name; returns the known names.
+// Reports the second and later definitions of a name, pointing at the first.
 template <typename T>
-std::vector<std::string> CheckDuplicates(LoadState* state, const std::vector<T>& items,
-                                         const std::string& kind) {
+void CheckDuplicates(LoadState* state, const std::vector<T>& items, const std::string& kind) {
   std::map<std::string, const T*> first;
-  std::vector<std::string> names;
   for (const auto& item : items) {
     if (item.name.empty()) continue;
     auto [it, inserted] = first.emplace(item.name, &item);
-    if (inserted) {
-      names.push_back(item.name);
-      continue;
-    }
+    if (inserted) continue;
     Report(state, item.location, item.location.line, KindOf(item, kind) + " '" + item.name + "'",
            "name", "duplicate name; first defined at " + it->second->location.ToString());
   }
-  return names;
 }
 
 bool HasGlobCharacters(const std::string& path) {
