@@ -83,6 +83,15 @@ void ParseEntity(MapReader& reader, const std::string& name, LoadState* state) {
   if (entity.join_keys.empty()) reader.Report("join_keys", "must name at least one key");
   if (auto type = reader.String("value_type")) {
     entity.value_type = ParseType(reader, "value_type", *type);
+    // The types Feast's entity key serialization supports.
+    const ValueType t = entity.value_type;
+    if (t != ValueType::kInvalid && t != ValueType::kString && t != ValueType::kBytes &&
+        t != ValueType::kInt32 && t != ValueType::kInt64 && t != ValueType::kUnixTimestamp) {
+      reader.Report("value_type",
+                    "entity keys must be String, Bytes, Int32, Int64 or "
+                    "UnixTimestamp, got " +
+                        std::string(ValueTypeName(t)));
+    }
   }
   entity.description = reader.String("description").value_or("");
   entity.tags = reader.StringMap("tags").value_or(std::map<std::string, std::string>{});

@@ -223,6 +223,8 @@ TEST_F(LoaderErrorsTest, BadDtypeAndTtl) {
 entities:
   - name: e
     value_type: INTEGER
+  - name: f
+    value_type: Array(Int64)
 )");
   auto problems = LoadProblems();
   EXPECT_THAT(problems, Contains(HasSubstr("more.yaml:4: feature_view 'v': ttl: invalid duration "
@@ -236,6 +238,9 @@ entities:
                                  "(only join keys and timestamp columns)"));
   EXPECT_THAT(problems,
               Contains(HasSubstr("more.yaml:18: entity 'e': value_type: unknown type 'INTEGER'")));
+  EXPECT_THAT(problems, Contains("more.yaml:20: entity 'f': value_type: entity keys must be "
+                                 "String, Bytes, Int32, Int64 or UnixTimestamp, got "
+                                 "Array(Int64)"));
 }
 
 TEST_F(LoaderErrorsTest, JoinKeyTypeMustMatchItsEntity) {
