@@ -13,7 +13,6 @@
 #include "featureforge/repo/loader.h"
 #include "featureforge/retrieval/historical.h"
 #include "featureforge/serving/online_features.h"
-#include "registry_lock.h"
 
 namespace featureforge::store {
 namespace {
@@ -109,10 +108,11 @@ std::string FeatureStore::registry_path() const { return repo_.ResolvePath(repo_
 
 Result<ApplySummary> FeatureStore::Apply() {
   const std::string path = registry_path();
-  FF_ASSIGN_OR_RETURN(RegistryLock lock, RegistryLock::Acquire(path));
-  FF_ASSIGN_OR_RETURN(registry::Registry reg, registry::Registry::LoadOrEmpty(path));
-  registry::ApplyResult changes = reg.Apply(repo_, clock_.Now());
-  if (changes.changed()) FF_RETURN_IF_ERROR(reg.Save(path));
+  registry::ApplyResult changes;
+  FF_RETURN_IF_ERROR(registry::Registry::Update(path, [&](registry::Registry& reg) {
+    changes = reg.Apply(repo_, clock_.Now());
+    return Status::OK();
+  }));
   ApplySummary summary;
   summary.registry_path = path;
   AddChanges(changes.entities, "entity", &summary);
@@ -199,13 +199,13 @@ Result<MaterializeResult> FeatureStore::Materialize(const MaterializeRequest& re
     if (done->empty) run.note = done->message;
 
     if (record) {
-      // Re-read under the lock: other partitions or runs may have recorded meanwhile.
-      FF_ASSIGN_OR_RETURN(RegistryLock lock, RegistryLock::Acquire(path));
-      FF_ASSIGN_OR_RETURN(registry::Registry fresh, registry::Registry::Load(path));
-      FF_RETURN_IF_ERROR(fresh.RecordMaterialization(view->name, window.start, window.end,
-                                                     run.rows_written, clock_.Now()));
-      FF_RETURN_IF_ERROR(fresh.Save(path));
-      reg = std::move(fresh);
+      // Under the registry's lock: other partitions or runs may record side by side.
+      FF_RETURN_IF_ERROR(registry::Registry::Update(path, [&](registry::Registry& fresh) {
+        FF_RETURN_IF_ERROR(fresh.RecordMaterialization(view->name, window.start, window.end,
+                                                       run.rows_written, clock_.Now()));
+        reg = fresh;
+        return Status::OK();
+      }));
       run.watermark_recorded = true;
     }
     spdlog::info(
