@@ -57,8 +57,10 @@ class ChunkWriter {
     buffer_.reserve(static_cast<size_t>(std::min<int64_t>(options.chunk_size, 1 << 16)));
   }
 
-  Status Add(online::WriteRow row) {
+  // `source_rows`: how many rows of the window this entity's row stands for.
+  Status Add(online::WriteRow row, int64_t source_rows) {
     buffer_.push_back(std::move(row));
+    buffered_source_rows_ += source_rows;
     if (static_cast<int64_t>(buffer_.size()) >= options_.chunk_size) return Flush();
     return Status::OK();
   }
@@ -75,9 +77,10 @@ class ChunkWriter {
     result_->entities_written += stats->rows_written;
     result_->rows_skipped_stale += stats->rows_skipped_stale;
     result_->chunks_written++;
-    done_ += static_cast<int64_t>(buffer_.size());
+    source_rows_done_ += buffered_source_rows_;
+    buffered_source_rows_ = 0;
     buffer_.clear();
-    if (options_.progress) options_.progress(done_, total_);
+    if (options_.progress) options_.progress(source_rows_done_, total_);
     return Status::OK();
   }
 
@@ -88,8 +91,57 @@ class ChunkWriter {
   int64_t total_;
   ViewMaterialization* result_;
   std::vector<online::WriteRow> buffer_;
-  int64_t done_ = 0;
+  int64_t buffered_source_rows_ = 0;
+  int64_t source_rows_done_ = 0;
 };
+
+// Streams the latest row per key of one pass into `writer`.
+Status StreamLatestRows(offline::DuckConnection& connection, const std::string& sql,
+                        const offline::ViewColumns& columns, const online::ViewSpec& spec,
+                        ChunkWriter* writer, ViewMaterialization* result) {
+  FF_ASSIGN_OR_RETURN(auto stream, connection.Query(sql));
+  const size_t key_count = columns.join_keys.size();
+  const size_t feature_count = columns.features.size();
+  std::vector<std::vector<Value>> key_values(key_count), feature_values(feature_count);
+  std::vector<TimestampMicros> event_ts, created_ts;
+  while (true) {
+    FF_ASSIGN_OR_RETURN(std::unique_ptr<offline::DuckChunk> chunk, stream->Next());
+    if (chunk == nullptr) return Status::OK();
+    const uint64_t rows = chunk->size();
+    for (size_t k = 0; k < key_count; ++k) {
+      key_values[k].clear();
+      FF_RETURN_IF_ERROR(
+          offline::AppendVectorValues(chunk->column(k), rows, columns.join_key_types[k],
+                                      "join key " + columns.join_keys[k], &key_values[k]));
+    }
+    for (size_t f = 0; f < feature_count; ++f) {
+      feature_values[f].clear();
+      FF_RETURN_IF_ERROR(offline::AppendVectorValues(
+          chunk->column(key_count + f), rows, spec.feature_types[f],
+          "view '" + spec.view + "' feature '" + spec.feature_names[f] + "'", &feature_values[f]));
+    }
+    offline::ReadTimestampVector(chunk->column(key_count + feature_count), rows, 0, &event_ts);
+    offline::ReadTimestampVector(chunk->column(key_count + feature_count + 1), rows, 0,
+                                 &created_ts);
+    const int64_t* source_rows = chunk->Data<int64_t>(key_count + feature_count + 2);
+    for (uint64_t row = 0; row < rows; ++row) {
+      online::WriteRow write;
+      write.entity_key.join_keys = columns.join_keys;
+      write.entity_key.values.reserve(key_count);
+      for (size_t k = 0; k < key_count; ++k) {
+        write.entity_key.values.push_back(std::move(key_values[k][row]));
+      }
+      write.values.reserve(feature_count);
+      for (size_t f = 0; f < feature_count; ++f) {
+        write.values.push_back(std::move(feature_values[f][row]));
+      }
+      write.event_ts = event_ts[row];
+      write.created_ts = created_ts[row];
+      result->entities++;
+      FF_RETURN_IF_ERROR(writer->Add(std::move(write), source_rows[row]));
+    }
+  }
+}
 
 Status Validate(const repo::FeatureView& view, const Window& window, const Partition& partition,
                 const MaterializeOptions& options) {
@@ -172,16 +224,12 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
   const std::string context =
       "view '" + view.name + "' window " + window.ToString() + " partition " + partition.ToString();
 
-  // Counting first gives the progress total and reports an empty window before any work.
-  auto counts = QueryInts(offline.connection(),
-                          "SELECT CAST(COALESCE(sum(n), 0) AS BIGINT), CAST(count(*) AS BIGINT) "
-                          "FROM (SELECT count(*) AS n FROM (" +
-                              typed_sql + ") WHERE " + where + " GROUP BY " + keys + ")");
+  // Counting first gives the progress total, sizes the passes, and reports an empty window
+  // before any work.
+  auto counts = QueryInts(offline.connection(), "SELECT CAST(count(*) AS BIGINT) FROM (" +
+                                                    typed_sql + ") WHERE " + where);
   if (!counts.ok()) return counts.status().WithContext(context);
-  if (counts->size() == 2) {
-    result.rows_read = (*counts)[0];
-    result.entities = (*counts)[1];
-  }
+  if (!counts->empty()) result.rows_read = (*counts)[0];
   if (result.rows_read == 0) {
     result.empty = true;
     result.message = "no rows of view '" + view.name + "' in window " + window.ToString() +
@@ -197,57 +245,29 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
     spec.feature_types.push_back(field->type);
   }
 
-  // Latest row per key: event ts desc, then created ts desc (rows without one rank last).
-  const std::string latest_sql = "SELECT * FROM (" + typed_sql + ") WHERE " + where +
-                                 " QUALIFY row_number() OVER (PARTITION BY " + keys + " ORDER BY " +
-                                 offline::kEventTsColumn + " DESC, " + offline::kCreatedTsColumn +
-                                 " DESC NULLS LAST) = 1";
-  auto query = offline.connection().Query(latest_sql);
-  if (!query.ok()) return query.status().WithContext(context);
-  auto& stream = *query;
-
-  const size_t key_count = columns.join_keys.size();
-  const size_t feature_count = columns.features.size();
-  ChunkWriter writer(store, spec, options, result.entities, &result);
-  std::vector<std::vector<Value>> key_values(key_count), feature_values(feature_count);
-  std::vector<TimestampMicros> event_ts, created_ts;
-  while (true) {
-    auto next = stream->Next();
-    if (!next.ok()) return next.status().WithContext(context);
-    std::unique_ptr<offline::DuckChunk> chunk = std::move(next).value();
-    if (chunk == nullptr) break;
-    const uint64_t rows = chunk->size();
-    for (size_t k = 0; k < key_count; ++k) {
-      key_values[k].clear();
-      FF_RETURN_IF_ERROR(
-          offline::AppendVectorValues(chunk->column(k), rows, columns.join_key_types[k],
-                                      "join key " + columns.join_keys[k], &key_values[k]));
+  const int64_t passes =
+      options.rows_per_pass > 0 && result.rows_read > options.rows_per_pass
+          ? (result.rows_read + options.rows_per_pass - 1) / options.rows_per_pass
+          : 1;
+  ChunkWriter writer(store, spec, options, result.rows_read, &result);
+  for (int64_t pass = 0; pass < passes; ++pass) {
+    std::string pass_where = where;
+    if (passes > 1) {
+      // Buckets use the hash bits the partition filter does not: (hash / count) % passes.
+      pass_where += " AND (hash(" + keys + ") // " + std::to_string(partition.count) + ") % " +
+                    std::to_string(passes) + " = " + std::to_string(pass);
     }
-    for (size_t f = 0; f < feature_count; ++f) {
-      feature_values[f].clear();
-      Status converted = offline::AppendVectorValues(
-          chunk->column(key_count + f), rows, spec.feature_types[f],
-          "view '" + view.name + "' feature '" + spec.feature_names[f] + "'", &feature_values[f]);
-      if (!converted.ok()) return converted;
-    }
-    offline::ReadTimestampVector(chunk->column(key_count + feature_count), rows, 0, &event_ts);
-    offline::ReadTimestampVector(chunk->column(key_count + feature_count + 1), rows, 0,
-                                 &created_ts);
-    for (uint64_t row = 0; row < rows; ++row) {
-      online::WriteRow write;
-      write.entity_key.join_keys = columns.join_keys;
-      write.entity_key.values.reserve(key_count);
-      for (size_t k = 0; k < key_count; ++k) {
-        write.entity_key.values.push_back(std::move(key_values[k][row]));
-      }
-      write.values.reserve(feature_count);
-      for (size_t f = 0; f < feature_count; ++f) {
-        write.values.push_back(std::move(feature_values[f][row]));
-      }
-      write.event_ts = event_ts[row];
-      write.created_ts = created_ts[row];
-      FF_RETURN_IF_ERROR(writer.Add(std::move(write)));
-    }
+    // Latest row per key: event ts desc, then created ts desc (rows without one rank last);
+    // __ff_rows counts the window's rows of that key (progress and rows accounting).
+    const std::string latest_sql = "SELECT *, count(*) OVER (PARTITION BY " + keys +
+                                   ") AS __ff_rows FROM (" + typed_sql + ") WHERE " + pass_where +
+                                   " QUALIFY row_number() OVER (PARTITION BY " + keys +
+                                   " ORDER BY " + offline::kEventTsColumn + " DESC, " +
+                                   offline::kCreatedTsColumn + " DESC NULLS LAST) = 1";
+    Status streamed =
+        StreamLatestRows(offline.connection(), latest_sql, columns, spec, &writer, &result);
+    if (!streamed.ok()) return streamed.WithContext(context);
+    result.passes++;
   }
   FF_RETURN_IF_ERROR(writer.Flush());
 

@@ -143,6 +143,42 @@ TEST_F(MaterializerTest, PartitionsCoverEveryKeyExactlyOnce) {
   EXPECT_EQ(a, b);
 }
 
+TEST_F(MaterializerTest, ManyPassesWriteTheSameAsOnePass) {
+  // Several rows per key with distinct timestamps: the latest must win in every bucket.
+  SetUpStats(
+      "SELECT CAST(i % 997 AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' + to_seconds((i * "
+      "7919) % 5000) AS event_timestamp, NULL::TIMESTAMP AS created, CAST(i AS DOUBLE) AS rate "
+      "FROM range(5000) t(i)");
+  ViewMaterialization single = ValueOrDie(Run({}));
+  EXPECT_EQ(single.passes, 1);
+  for (const Partition& partition : {Partition{0, 1}, Partition{1, 3}}) {
+    InMemoryOnlineStore one_pass, many_passes;
+    ViewMaterialization a =
+        ValueOrDie(MaterializeView(*offline_, repo_, View(), {}, partition, one_pass, {}));
+    MaterializeOptions small;
+    small.rows_per_pass = 300;
+    std::vector<int64_t> progress;
+    small.progress = [&](int64_t done, int64_t) { progress.push_back(done); };
+    ViewMaterialization b =
+        ValueOrDie(MaterializeView(*offline_, repo_, View(), {}, partition, many_passes, small));
+    EXPECT_GT(b.passes, 1);
+    EXPECT_EQ(b.passes, (b.rows_read + 299) / 300);
+    EXPECT_EQ(a.rows_read, b.rows_read);
+    EXPECT_EQ(a.entities, b.entities);
+    EXPECT_EQ(b.entities, b.entities_written);
+    ASSERT_FALSE(progress.empty());
+    EXPECT_EQ(progress.back(), b.rows_read);
+    const auto& expected = one_pass.Table("test_project", "stats_view");
+    const auto& actual = many_passes.Table("test_project", "stats_view");
+    ASSERT_EQ(expected.size(), actual.size());
+    for (const auto& [key, stored] : expected) {
+      ASSERT_TRUE(actual.count(key)) << key;
+      EXPECT_EQ(actual.at(key).event_ts, stored.event_ts) << key;
+      EXPECT_EQ(actual.at(key).values, stored.values) << key;
+    }
+  }
+}
+
 TEST_F(MaterializerTest, WritesInChunksOfAtMostChunkSize) {
   SetUpStats(
       "SELECT CAST(i AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' + to_seconds(i) AS "

@@ -54,14 +54,19 @@ struct Partition {
 };
 
 struct MaterializeOptions {
-  int64_t chunk_size = 10000;  // rows per online write; peak memory follows it
-  // Called after each chunk is written: (entities written so far, entities in total).
-  // The total is -1 when unknown.
+  int64_t chunk_size = 10000;  // rows per online write
+  // Called after each chunk is written with (source rows done, source rows in total): the rows
+  // of the window behind the entities written so far, out of rows_read — so the count moves at
+  // the pace of the work and ends at exactly the total.
   std::function<void(int64_t rows_done, int64_t rows_total)> progress;
   // Batch views with `path`: run the query and rewrite `path` before reading it. A job whose
   // partitions run in parallel can compute once up front and pass false to its partitions,
   // which then read the existing `path` (computing only when it is missing).
   bool recompute_path = true;
+  // Bounded memory: finding the latest row per key holds the rows being compared, so a window
+  // with more rows than this is processed in ceil(rows / rows_per_pass) passes, each over the
+  // keys of one hash bucket (one extra scan of the data per pass). 0 = always one pass.
+  int64_t rows_per_pass = 1'000'000;
 };
 
 struct ViewMaterialization {
@@ -73,6 +78,7 @@ struct ViewMaterialization {
   int64_t entities_written = 0;    // latest rows the store accepted
   int64_t rows_skipped_stale = 0;  // store already held a newer (or equally new) value
   int64_t chunks_written = 0;
+  int64_t passes = 0;          // hash-bucket passes over the data (see rows_per_pass)
   bool computed_path = false;  // a compute-once `path` was (re)written by this run
   bool empty = false;          // nothing in the window: nothing was written
   std::string message;         // one human line; says why when empty
