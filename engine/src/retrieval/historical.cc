@@ -85,10 +85,18 @@ Status NameOutputs(const std::vector<std::string>& entity_columns, bool full_fea
 }
 
 // The feature rows a view contributes: timestamped, keyed, one row per (key, event ts) — the
-// newest created ts wins when the view has a created column.
-std::string FeatureRowsSql(const ResolvedView& resolved) {
+// newest created ts wins when the view has a created column. Rows outside the entity rows'
+// time span (widened by the ttl) can never match and are dropped before the join.
+std::string FeatureRowsSql(const ResolvedView& resolved, const std::string& entities) {
   std::string keys;
-  std::string where = std::string(offline::kEventTsColumn) + " IS NOT NULL";
+  const std::string ts = offline::kEventTsColumn;
+  std::string where = ts + " IS NOT NULL AND " + ts + " <= (SELECT max(" + kEntityTsColumn +
+                      ") FROM " + QuoteIdentifier(entities) + ")";
+  if (resolved.view->ttl > 0) {
+    where += " AND " + ts + " >= (SELECT min(" + kEntityTsColumn + ") FROM " +
+             QuoteIdentifier(entities) + ") - to_microseconds(CAST(" +
+             std::to_string(resolved.view->ttl) + " AS BIGINT))";
+  }
   for (const auto& key : resolved.columns.join_keys) {
     keys += QuoteIdentifier(key) + ", ";
     where += " AND " + QuoteIdentifier(key) + " IS NOT NULL";
@@ -195,8 +203,8 @@ Result<RetrievalStats> GetHistoricalFeatures(
     FF_ASSIGN_OR_RETURN(resolved.typed_sql,
                         offline.TypedViewSql(*resolved.view, resolved.features));
     const std::string alias = "f" + std::to_string(v);
-    with_sql +=
-        (with_sql.empty() ? "WITH " : ", ") + alias + " AS (" + FeatureRowsSql(resolved) + ")";
+    with_sql += (with_sql.empty() ? "WITH " : ", ") + alias + " AS (" +
+                FeatureRowsSql(resolved, entities) + ")";
     std::string on;
     for (size_t k = 0; k < resolved.columns.join_keys.size(); ++k) {
       const std::string key = QuoteIdentifier(resolved.columns.join_keys[k]);
