@@ -203,6 +203,37 @@ TEST_F(RedisStoreTest, ServerKilledMidWriteReportsUnavailableNamingTheServer) {
   EXPECT_EQ(again.status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(RedisStoreTest, AStalledServerTimesOut) {
+  RedisStoreOptions options;
+  options.command_timeout = std::chrono::milliseconds(300);
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  auto rows = store->Read(Stats(), std::vector{Key(1)});
+  kill(redis_.pid(), SIGCONT);
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.status().code(), StatusCode::kTimeout) << rows.status().ToString();
+  EXPECT_NE(rows.status().message().find(redis_.address()), std::string::npos);
+  // The store reconnects on the next call once the server answers again.
+  auto again = store->Read(Stats(), std::vector{Key(1)});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE((*again)[0].found);
+}
+
+TEST_F(RedisStoreTest, DeleteViewLeavesProjectsWithASimilarNameAlone) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ViewSpec mine = Stats();
+  ViewSpec theirs = Stats();
+  theirs.project = "xproj";  // its keys also end in "proj"
+  WriteRow row{Key(1), {Value::Double(1), Value::Int64(1)}, kT0, 0};
+  ASSERT_TRUE(store->Write(mine, std::vector{row}).ok());
+  ASSERT_TRUE(store->Write(theirs, std::vector{row}).ok());
+  ASSERT_TRUE(store->DeleteView("proj", "driver_stats").ok());
+  EXPECT_FALSE((*store->Read(mine, std::vector{Key(1)}))[0].found);
+  EXPECT_TRUE((*store->Read(theirs, std::vector{Key(1)}))[0].found);
+}
+
 TEST(RedisConnectTest, NothingListeningIsUnavailable) {
   RedisStoreOptions options;
   options.port = testutil::PickFreePort();
