@@ -333,28 +333,48 @@ int BackgroundProcess::Stop(int sig, std::chrono::milliseconds grace) {
 
 namespace {
 
-// True when a PING on 127.0.0.1:port gets an answer from Redis.
-bool RedisAnswersPing(int port) {
+// The process id of the Redis server answering on 127.0.0.1:port (from INFO server), or -1.
+// Checking the pid, not just PING, makes sure we talk to the server we started and not one a
+// parallel test started on the same port after our bind failed.
+pid_t RedisServerPid(int port, const std::string& password) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   timeval tv{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  bool ok = false;
+  pid_t pid = -1;
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const char ping[] = "PING\r\n";
-    if (write(fd, ping, sizeof(ping) - 1) == static_cast<ssize_t>(sizeof(ping) - 1)) {
-      char buf[16] = {};
-      ssize_t n = read(fd, buf, sizeof(buf) - 1);
-      // A server with requirepass answers NOAUTH: it is up all the same.
-      ok = n >= 5 && (std::strncmp(buf, "+PONG", 5) == 0 || std::strncmp(buf, "-NOAUTH", 7) == 0);
+    std::string request;
+    if (!password.empty()) {
+      request +=
+          "*2\r\n$4\r\nAUTH\r\n$" + std::to_string(password.size()) + "\r\n" + password + "\r\n";
+    }
+    request += "INFO server\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      std::string reply;
+      char buf[4096];
+      const auto deadline = Clock::now() + std::chrono::seconds(2);
+      while (Clock::now() < deadline) {
+        size_t at = reply.find("process_id:");
+        if (at != std::string::npos && reply.find("\r\n", at) != std::string::npos) {
+          pid = static_cast<pid_t>(std::atol(reply.c_str() + at + 11));
+          break;
+        }
+        if (reply.find("-ERR") != std::string::npos || reply.find("-NOAUTH") != std::string::npos ||
+            reply.find("-WRONGPASS") != std::string::npos) {
+          break;
+        }
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0) break;
+        reply.append(buf, static_cast<size_t>(n));
+      }
     }
   }
   close(fd);
-  return ok;
+  return pid;
 }
 
 }  // namespace
@@ -382,13 +402,17 @@ std::string RedisServer::Start(const std::vector<std::string>& extra_args,
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     process_ = std::make_unique<BackgroundProcess>(argv, dir_->Join("redis.log"));
     if (process_->pid() <= 0) return process_->error();
+    std::string password;
+    for (size_t i = 0; i + 1 < extra_args.size(); ++i) {
+      if (extra_args[i] == "--requirepass") password = extra_args[i + 1];
+    }
     const auto deadline = Clock::now() + ready_timeout;
     while (Clock::now() < deadline && process_->Running()) {
-      if (RedisAnswersPing(port_)) return "";
+      if (RedisServerPid(port_, password) == process_->pid()) return "";
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     last_error = "redis-server on port " + std::to_string(port_) +
-                 (process_->Running() ? " did not answer PING in time" : " exited") +
+                 (process_->Running() ? " did not answer INFO in time" : " exited") +
                  "; its log:\n" + Log();
     process_->Stop(SIGKILL, std::chrono::milliseconds(0));
     process_.reset();
