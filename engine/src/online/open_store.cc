@@ -9,7 +9,8 @@ Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const repo::Repo& repo) {
   const repo::OnlineStoreConfig& config = repo.config.online_store;
   if (config.type == "sqlite") {
     SqliteStoreOptions options;
-    options.path = repo.ResolvePath(config.path);
+    // A repo built in memory (no root) keeps the path as given, relative to the working dir.
+    options.path = repo.root.empty() ? config.path : repo.ResolvePath(config.path);
     if (options.path.find("://") != std::string::npos) {
       return Status::InvalidArgument("online_store.path '" + config.path +
                                      "': the sqlite online store needs a local file path");
