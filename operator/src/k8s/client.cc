@@ -70,6 +70,8 @@ Result<std::shared_ptr<Client>> Client::Create(RestConfig config) {
 
 const RestConfig& Client::config() const { return transport_->config(); }
 
+uint64_t Client::connections_opened() const { return transport_->connections_opened(); }
+
 std::string Client::NamespaceOf(const Json& object) const {
   ObjectKey key = ObjectKey::Of(object);
   return key.ns.empty() ? config().default_namespace : key.ns;
@@ -96,8 +98,7 @@ Result<Json> Client::Request(const std::string& method, const std::string& path_
   return parsed;
 }
 
-Result<Json> Client::Get(const ResourceType& type, const std::string& ns,
-                         const std::string& name) {
+Result<Json> Client::Get(const ResourceType& type, const std::string& ns, const std::string& name) {
   return Request("GET", type.ObjectPath(ns, name));
 }
 
@@ -112,8 +113,7 @@ Result<Json> Client::List(const ResourceType& type, const std::string& ns,
   return Request("GET", type.CollectionPath(ns) + query);
 }
 
-Result<Json> Client::ListAll(const ResourceType& type, const std::string& ns,
-                             ListOptions options) {
+Result<Json> Client::ListAll(const ResourceType& type, const std::string& ns, ListOptions options) {
   Json all;
   while (true) {
     FF_ASSIGN_OR_RETURN(Json page, List(type, ns, options));
@@ -149,7 +149,8 @@ Result<Json> Client::Update(const ResourceType& type, const Json& object) {
 
 Result<Json> Client::UpdateStatus(const ResourceType& type, const Json& object) {
   ObjectKey key = ObjectKey::Of(object);
-  if (key.name.empty()) return Status::InvalidArgument("update status: object has no metadata.name");
+  if (key.name.empty())
+    return Status::InvalidArgument("update status: object has no metadata.name");
   return Request("PUT", type.ObjectPath(NamespaceOf(object), key.name) + "/status", &object);
 }
 
@@ -166,13 +167,17 @@ Status Client::Delete(const ResourceType& type, const std::string& ns, const std
   return result.status();
 }
 
-Result<Json> Client::Patch(const ResourceType& type, const std::string& ns,
-                           const std::string& name, PatchType patch_type, const Json& patch,
+Result<Json> Client::Patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                           PatchType patch_type, const Json& patch,
                            const std::string& subresource) {
   std::string content_type;
   switch (patch_type) {
-    case PatchType::kMerge: content_type = "application/merge-patch+json"; break;
-    case PatchType::kJsonPatch: content_type = "application/json-patch+json"; break;
+    case PatchType::kMerge:
+      content_type = "application/merge-patch+json";
+      break;
+    case PatchType::kJsonPatch:
+      content_type = "application/json-patch+json";
+      break;
     case PatchType::kStrategicMerge:
       if (!IsStrategicMergeCapable(type)) {
         return Status::NotSupported("strategic merge patch of " + type.QualifiedName() +
@@ -186,9 +191,8 @@ Result<Json> Client::Patch(const ResourceType& type, const std::string& ns,
   return Request("PATCH", path, &patch, content_type);
 }
 
-Status Client::Watch(const ResourceType& type, const std::string& ns,
-                     const WatchOptions& options, const WatchHandler& handler,
-                     const std::atomic<bool>* cancel) {
+Status Client::Watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+                     const WatchHandler& handler, const std::atomic<bool>* cancel) {
   std::string query = "?watch=1";
   AddParam(&query, "labelSelector", options.label_selector);
   AddParam(&query, "fieldSelector", options.field_selector);
@@ -245,8 +249,8 @@ Result<std::vector<ResourceType>> Client::Discover(const std::string& api_versio
     auto it = discovery_cache_.find(api_version);
     if (it != discovery_cache_.end()) return it->second;
   }
-  std::string path = api_version.find('/') == std::string::npos ? "/api/" + api_version
-                                                                 : "/apis/" + api_version;
+  std::string path =
+      api_version.find('/') == std::string::npos ? "/api/" + api_version : "/apis/" + api_version;
   FF_ASSIGN_OR_RETURN(Json list, Request("GET", path));
   FF_ASSIGN_OR_RETURN(std::vector<ResourceType> types, ParseApiResourceList(list));
   std::lock_guard<std::mutex> lock(discovery_mu_);

@@ -32,14 +32,23 @@ Result<std::string> DecodeBase64(const std::string& in) {
   size_t padding = 0;
   for (char c : in) {
     int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+') d = 62;
-    else if (c == '/') d = 63;
-    else if (c == '=') { ++padding; continue; }
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    else return Status::InvalidArgument(std::string("invalid base64 character '") + c + "'");
+    if (c >= 'A' && c <= 'Z')
+      d = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      d = c - '0' + 52;
+    else if (c == '+')
+      d = 62;
+    else if (c == '/')
+      d = 63;
+    else if (c == '=') {
+      ++padding;
+      continue;
+    } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+      continue;
+    else
+      return Status::InvalidArgument(std::string("invalid base64 character '") + c + "'");
     if (padding > 0) return Status::InvalidArgument("base64 data continues after '='");
     value = (value << 6) | d;
     bits += 6;
@@ -77,16 +86,14 @@ class KubeconfigParser {
         return Error(root, "current-context", "is not set and no context was requested");
       }
     }
-    FF_ASSIGN_OR_RETURN(YAML::Node context,
-                        FindNamed(root, "contexts", "context", context_name));
+    FF_ASSIGN_OR_RETURN(YAML::Node context, FindNamed(root, "contexts", "context", context_name));
     FF_ASSIGN_OR_RETURN(std::string cluster_name, RequiredString(context, "cluster"));
     FF_ASSIGN_OR_RETURN(std::string user_name, OptionalString(context, "user"));
     RestConfig config;
     FF_ASSIGN_OR_RETURN(config.default_namespace, OptionalString(context, "namespace"));
     config.source = "kubeconfig " + file_ + " context " + context_name;
 
-    FF_ASSIGN_OR_RETURN(YAML::Node cluster,
-                        FindNamed(root, "clusters", "cluster", cluster_name));
+    FF_ASSIGN_OR_RETURN(YAML::Node cluster, FindNamed(root, "clusters", "cluster", cluster_name));
     FF_RETURN_IF_ERROR(ParseCluster(cluster, cluster_name, &config));
     if (!user_name.empty()) {
       FF_ASSIGN_OR_RETURN(YAML::Node user, FindNamed(root, "users", "user", user_name));
@@ -130,8 +137,8 @@ class KubeconfigParser {
       for (size_t i = 0; i < list.size(); ++i) {
         YAML::Node entry = list[i];
         std::string prefix = list_key + "[" + std::to_string(i) + "].";
-        if (!entry.IsMap()) return Error(entry, list_key + "[" + std::to_string(i) + "]",
-                                         "must be a mapping");
+        if (!entry.IsMap())
+          return Error(entry, list_key + "[" + std::to_string(i) + "]", "must be a mapping");
         FF_ASSIGN_OR_RETURN(std::string entry_name, OptionalString(entry, "name", prefix));
         if (entry_name != name) continue;
         YAML::Node body = entry[item_key];
@@ -181,8 +188,7 @@ class KubeconfigParser {
                         DataOrFile(cluster, "certificate-authority-data", "certificate-authority"));
     if (config->insecure_skip_tls_verify && !config->ca_pem.empty()) {
       return Error(cluster, path_ + "insecure-skip-tls-verify",
-                   "cannot be true together with a certificate authority (cluster '" + name +
-                       "')");
+                   "cannot be true together with a certificate authority (cluster '" + name + "')");
     }
     return Status::OK();
   }
@@ -196,8 +202,8 @@ class KubeconfigParser {
                         DataOrFile(user, "client-certificate-data", "client-certificate"));
     FF_ASSIGN_OR_RETURN(config->client_key_pem, DataOrFile(user, "client-key-data", "client-key"));
     if (config->client_cert_pem.empty() != config->client_key_pem.empty()) {
-      return Error(user, path_ + (config->client_cert_pem.empty() ? "client-certificate"
-                                                                   : "client-key"),
+      return Error(user,
+                   path_ + (config->client_cert_pem.empty() ? "client-certificate" : "client-key"),
                    "is required when the other half of the client key pair is set");
     }
     FF_ASSIGN_OR_RETURN(config->bearer_token, OptionalString(user, "token", path_));

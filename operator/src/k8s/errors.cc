@@ -35,40 +35,61 @@ K8sReason ReasonFromHttp(int http_code, std::string_view server_reason) {
   if (server_reason == "Expired" || server_reason == "Gone") return K8sReason::kGone;
   if (server_reason == "Timeout" && http_code != 409) return K8sReason::kTimeout;
   switch (http_code) {
-    case 400: return K8sReason::kBadRequest;
-    case 401: return K8sReason::kUnauthorized;
-    case 403: return K8sReason::kForbidden;
-    case 404: return K8sReason::kNotFound;
-    case 405: return K8sReason::kMethodNotAllowed;
-    case 409: return K8sReason::kConflict;
-    case 410: return K8sReason::kGone;
-    case 422: return K8sReason::kInvalid;
-    case 429: return K8sReason::kTooManyRequests;
-    case 500: return K8sReason::kInternalError;
+    case 400:
+      return K8sReason::kBadRequest;
+    case 401:
+      return K8sReason::kUnauthorized;
+    case 403:
+      return K8sReason::kForbidden;
+    case 404:
+      return K8sReason::kNotFound;
+    case 405:
+      return K8sReason::kMethodNotAllowed;
+    case 409:
+      return K8sReason::kConflict;
+    case 410:
+      return K8sReason::kGone;
+    case 422:
+      return K8sReason::kInvalid;
+    case 429:
+      return K8sReason::kTooManyRequests;
+    case 500:
+      return K8sReason::kInternalError;
     case 502:
-    case 503: return K8sReason::kUnavailable;
-    case 504: return K8sReason::kTimeout;
-    default: return K8sReason::kUnknown;
+    case 503:
+      return K8sReason::kUnavailable;
+    case 504:
+      return K8sReason::kTimeout;
+    default:
+      return K8sReason::kUnknown;
   }
 }
 
 StatusCode GenericCode(K8sReason reason, int http_code) {
   switch (reason) {
-    case K8sReason::kNotFound: return StatusCode::kNotFound;
-    case K8sReason::kAlreadyExists: return StatusCode::kAlreadyExists;
-    case K8sReason::kConflict: return StatusCode::kConflict;
+    case K8sReason::kNotFound:
+      return StatusCode::kNotFound;
+    case K8sReason::kAlreadyExists:
+      return StatusCode::kAlreadyExists;
+    case K8sReason::kConflict:
+      return StatusCode::kConflict;
     case K8sReason::kBadRequest:
-    case K8sReason::kInvalid: return StatusCode::kInvalidArgument;
-    case K8sReason::kTimeout: return StatusCode::kTimeout;
+    case K8sReason::kInvalid:
+      return StatusCode::kInvalidArgument;
+    case K8sReason::kTimeout:
+      return StatusCode::kTimeout;
     case K8sReason::kTooManyRequests:
     case K8sReason::kInternalError:
     case K8sReason::kUnavailable:
-    case K8sReason::kTlsError: return StatusCode::kUnavailable;
+    case K8sReason::kTlsError:
+      return StatusCode::kUnavailable;
     case K8sReason::kGone:
     case K8sReason::kUnauthorized:
     case K8sReason::kForbidden:
-    case K8sReason::kMethodNotAllowed: return StatusCode::kFailedPrecondition;
-    case K8sReason::kUnknown: break;
+    case K8sReason::kMethodNotAllowed:
+      return StatusCode::kFailedPrecondition;
+    case K8sReason::kUnknown:
+      break;
   }
   return http_code >= 500 ? StatusCode::kUnavailable : StatusCode::kInternal;
 }
@@ -140,8 +161,10 @@ bool IsRetryable(const Status& s) {
     case K8sReason::kTooManyRequests:
     case K8sReason::kInternalError:
     case K8sReason::kUnavailable:
-    case K8sReason::kTimeout: return true;
-    default: return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kTimeout;
+    case K8sReason::kTimeout:
+      return true;
+    default:
+      return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kTimeout;
   }
 }
 

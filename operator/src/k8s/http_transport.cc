@@ -25,7 +25,8 @@ size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
   auto* state = static_cast<TransferState*>(user);
   size_t bytes = size * count;
   if (state->on_chunk != nullptr && *state->on_chunk) {
-    if (state->status == 0) curl_easy_getinfo(state->handle, CURLINFO_RESPONSE_CODE, &state->status);
+    if (state->status == 0)
+      curl_easy_getinfo(state->handle, CURLINFO_RESPONSE_CODE, &state->status);
     if (state->status >= 200 && state->status < 300) {
       if (!(*state->on_chunk)(std::string_view(data, bytes))) {
         state->stopped_by_handler = true;
@@ -81,8 +82,8 @@ Result<HttpResponse> HttpTransport::Perform(const HttpRequest& request,
                                             const std::atomic<bool>* cancel) {
   std::string what = request.method + " " + config_.server + request.path_and_query;
   auto token = config_.CurrentToken();
-  if (!token.ok()) return MakeTransportStatus(K8sReason::kUnauthorized, what,
-                                              token.status().message());
+  if (!token.ok())
+    return MakeTransportStatus(K8sReason::kUnauthorized, what, token.status().message());
   CURL* handle = Acquire();
   if (handle == nullptr) return Status::Internal("curl_easy_init failed");
   // reset keeps live connections and the TLS session cache: that is the reuse we want.
@@ -160,6 +161,10 @@ Result<HttpResponse> HttpTransport::Perform(const HttpRequest& request,
   CURLcode code = curl_easy_perform(handle);
   long http_status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &http_status);
+  long new_connections = 0;
+  if (curl_easy_getinfo(handle, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK) {
+    connections_opened_ += static_cast<uint64_t>(new_connections);
+  }
   curl_slist_free_all(headers);
   Release(handle);
 

@@ -21,8 +21,8 @@ struct HttpRequest {
   std::string path_and_query;  // appended to the server URL
   std::string body;
   std::string content_type;
-  long timeout_ms = 0;         // 0: the config's request timeout
-  bool streaming = false;      // watch: no overall timeout unless timeout_ms is set
+  long timeout_ms = 0;     // 0: the config's request timeout
+  bool streaming = false;  // watch: no overall timeout unless timeout_ms is set
 };
 
 struct HttpResponse {
@@ -41,6 +41,8 @@ class HttpTransport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   const RestConfig& config() const { return config_; }
+  // New TCP connections opened so far (the rest of the requests reused one).
+  uint64_t connections_opened() const { return connections_opened_.load(); }
   // Performs a request. Failures without an HTTP response become K8s transport statuses
   // (Unavailable, TLSError, Timeout); any HTTP status is returned as a response. With
   // `on_chunk`, 2xx bodies are streamed to it; `cancel` aborts the transfer within ~1 s.
@@ -54,6 +56,7 @@ class HttpTransport {
   RestConfig config_;
   std::mutex mu_;
   std::vector<CURL*> idle_;
+  std::atomic<uint64_t> connections_opened_{0};
 };
 
 }  // namespace featureforge::k8s

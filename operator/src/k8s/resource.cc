@@ -84,12 +84,30 @@ const ResourceType& Builtin(const char* api_version, const char* kind) {
   std::abort();  // the table above is fixed; a miss is a programming error
 }
 }  // namespace
-const ResourceType& Pods() { static const auto& t = Builtin("v1", "Pod"); return t; }
-const ResourceType& Services() { static const auto& t = Builtin("v1", "Service"); return t; }
-const ResourceType& ConfigMaps() { static const auto& t = Builtin("v1", "ConfigMap"); return t; }
-const ResourceType& Secrets() { static const auto& t = Builtin("v1", "Secret"); return t; }
-const ResourceType& Namespaces() { static const auto& t = Builtin("v1", "Namespace"); return t; }
-const ResourceType& Events() { static const auto& t = Builtin("v1", "Event"); return t; }
+const ResourceType& Pods() {
+  static const auto& t = Builtin("v1", "Pod");
+  return t;
+}
+const ResourceType& Services() {
+  static const auto& t = Builtin("v1", "Service");
+  return t;
+}
+const ResourceType& ConfigMaps() {
+  static const auto& t = Builtin("v1", "ConfigMap");
+  return t;
+}
+const ResourceType& Secrets() {
+  static const auto& t = Builtin("v1", "Secret");
+  return t;
+}
+const ResourceType& Namespaces() {
+  static const auto& t = Builtin("v1", "Namespace");
+  return t;
+}
+const ResourceType& Events() {
+  static const auto& t = Builtin("v1", "Event");
+  return t;
+}
 const ResourceType& Deployments() {
   static const auto& t = Builtin("apps/v1", "Deployment");
   return t;

@@ -21,14 +21,20 @@ Status WatchDecoder::Feed(std::string_view chunk, std::vector<WatchEvent>* out) 
       continue;
     }
     if (in_string_) {
-      if (escaped_) escaped_ = false;
-      else if (c == '\\') escaped_ = true;
-      else if (c == '"') in_string_ = false;
+      if (escaped_)
+        escaped_ = false;
+      else if (c == '\\')
+        escaped_ = true;
+      else if (c == '"')
+        in_string_ = false;
       continue;
     }
-    if (c == '"') in_string_ = true;
-    else if (c == '{' || c == '[') ++depth_;
-    else if (c == '}' || c == ']') --depth_;
+    if (c == '"')
+      in_string_ = true;
+    else if (c == '{' || c == '[')
+      ++depth_;
+    else if (c == '}' || c == ']')
+      --depth_;
     if (depth_ != 0) continue;
     std::string_view text(buffer_.data() + start_, scan_ + 1 - start_);
     nlohmann::json event = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

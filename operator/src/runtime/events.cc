@@ -62,10 +62,9 @@ Status EventRecorder::Record(const k8s::Json& object, EventType type, const std:
   auto it = seen_.find(cache_key);
   if (it != seen_.end()) {
     Seen seen = it->second;
-    k8s::Json patch = {{"count", seen.count + 1},
-                       {"lastTimestamp", EventTimestamp(clock_.Now())}};
-    auto patched = client_->Patch(k8s::resources::Events(), seen.ns, seen.name,
-                                  k8s::PatchType::kMerge, patch);
+    k8s::Json patch = {{"count", seen.count + 1}, {"lastTimestamp", EventTimestamp(clock_.Now())}};
+    auto patched =
+        client_->Patch(k8s::resources::Events(), seen.ns, seen.name, k8s::PatchType::kMerge, patch);
     if (patched.ok()) {
       seen.count = patched->value("count", seen.count + 1);
       Remember(cache_key, seen);

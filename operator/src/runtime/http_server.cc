@@ -5,7 +5,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <thread>
 
 namespace featureforge::runtime {
@@ -72,8 +71,10 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if ((target == "/healthz" && endpoints_.healthz) ||
                (target == "/readyz" && endpoints_.readyz)) {
       Status s = target == "/healthz" ? endpoints_.healthz() : endpoints_.readyz();
-      if (s.ok()) text(http::status::ok, "ok\n", "text/plain");
-      else text(http::status::internal_server_error, s.ToString() + "\n", "text/plain");
+      if (s.ok())
+        text(http::status::ok, "ok\n", "text/plain");
+      else
+        text(http::status::internal_server_error, s.ToString() + "\n", "text/plain");
     } else {
       text(http::status::not_found, "not found: " + target + "\n", "text/plain");
     }

@@ -201,7 +201,8 @@ Status Informer::ListAndReplace() {
   std::vector<ObjectPtr> listed;
   if (list.contains("items") && list["items"].is_array()) {
     listed.reserve(list["items"].size());
-    for (auto& item : list["items"]) listed.push_back(std::make_shared<const Json>(std::move(item)));
+    for (auto& item : list["items"])
+      listed.push_back(std::make_shared<const Json>(std::move(item)));
   }
   std::string rv;
   if (list.contains("metadata") && list["metadata"].is_object()) {
@@ -213,15 +214,18 @@ Status Informer::ListAndReplace() {
     auto handlers = HandlersSnapshot();
     for (const auto& object : diff.deleted) {
       store_.Remove(ObjectKey::Of(*object));
-      for (auto& h : handlers) if (h.on_delete) h.on_delete(object);
+      for (auto& h : handlers)
+        if (h.on_delete) h.on_delete(object);
     }
     for (const auto& object : diff.added) {
       store_.Upsert(object);
-      for (auto& h : handlers) if (h.on_add) h.on_add(object);
+      for (auto& h : handlers)
+        if (h.on_add) h.on_add(object);
     }
     for (const auto& [old_object, new_object] : diff.updated) {
       store_.Upsert(new_object);
-      for (auto& h : handlers) if (h.on_update) h.on_update(old_object, new_object);
+      for (auto& h : handlers)
+        if (h.on_update) h.on_update(old_object, new_object);
     }
   }
   ++relists_;
@@ -274,17 +278,22 @@ bool Informer::HandleWatchEvent(k8s::WatchEvent&& event) {
     }
     store_.Upsert(object);
     if (old == nullptr) {
-      for (auto& h : handlers) if (h.on_add) h.on_add(object);
+      for (auto& h : handlers)
+        if (h.on_add) h.on_add(object);
     } else if (UidOf(*old) != UidOf(*object)) {
-      for (auto& h : handlers) if (h.on_delete) h.on_delete(old);
-      for (auto& h : handlers) if (h.on_add) h.on_add(object);
+      for (auto& h : handlers)
+        if (h.on_delete) h.on_delete(old);
+      for (auto& h : handlers)
+        if (h.on_add) h.on_add(object);
     } else {
-      for (auto& h : handlers) if (h.on_update) h.on_update(old, object);
+      for (auto& h : handlers)
+        if (h.on_update) h.on_update(old, object);
     }
   } else if (event.type == "DELETED") {
     ObjectPtr removed = store_.Remove(key);
     if (removed != nullptr) {
-      for (auto& h : handlers) if (h.on_delete) h.on_delete(object);
+      for (auto& h : handlers)
+        if (h.on_delete) h.on_delete(object);
     }
   } else {
     spdlog::warn("informer {}: ignoring watch event of type {}", source_->Describe(), event.type);

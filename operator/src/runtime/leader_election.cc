@@ -117,8 +117,8 @@ Result<bool> LeaderElector::TryAcquireOrRenew() {
   }
   observed_holder_ = config_.identity;
   observed_renew_time_ = now_text;
-  observed_resource_version_ = updated->value("metadata", k8s::Json::object())
-                                   .value("resourceVersion", "");
+  observed_resource_version_ =
+      updated->value("metadata", k8s::Json::object()).value("resourceVersion", "");
   observed_at_ = now;
   return true;
 }
@@ -180,8 +180,8 @@ void LeaderElector::Run() {
     // Campaign: retry every retry period (with jitter) until acquired.
     auto acquired = TryAcquireOrRenew();
     if (!acquired.ok()) {
-      spdlog::warn("leader election: cannot read/acquire lease {}/{}: {}",
-                   config_.lease_namespace, config_.lease_name, acquired.status().ToString());
+      spdlog::warn("leader election: cannot read/acquire lease {}/{}: {}", config_.lease_namespace,
+                   config_.lease_name, acquired.status().ToString());
     }
     if (!acquired.ok() || !*acquired) {
       DurationMicros jitter = RandomBetween(0, config_.retry_period / 5);

@@ -36,7 +36,7 @@ struct Manager::Controller {
   std::shared_ptr<WorkQueue> queue;  // the current leadership term's queue; null when idle
   std::vector<std::thread> workers;
   std::atomic<int> active_workers{0};
-  uint64_t adds_before = 0;     // totals of earlier terms' queues, so counters never go down
+  uint64_t adds_before = 0;  // totals of earlier terms' queues, so counters never go down
   uint64_t retries_before = 0;
   Counter* reconcile_success = nullptr;
   Counter* reconcile_error = nullptr;
@@ -69,10 +69,9 @@ Result<std::unique_ptr<Manager>> Manager::Create(std::shared_ptr<k8s::Client> cl
     config.on_stopped_leading = [m] { m->StopWorkers(); };
     m->elector_ = std::make_unique<LeaderElector>(m->client_, std::move(config));
     FF_RETURN_IF_ERROR(m->elector_->Validate());
-    m->metrics_.AddCallback("leader_election_master_status",
-                            "1 when this replica is the leader of the lease, else 0", "gauge",
-                            {{"name", m->options_.lease_name}},
-                            [m] { return m->IsLeader() ? 1.0 : 0.0; });
+    m->metrics_.AddCallback(
+        "leader_election_master_status", "1 when this replica is the leader of the lease, else 0",
+        "gauge", {{"name", m->options_.lease_name}}, [m] { return m->IsLeader() ? 1.0 : 0.0; });
   }
   return manager;
 }
@@ -95,8 +94,7 @@ Informer* Manager::GetInformer(const k8s::ResourceType& type) {
                        "Full lists (initial and after 410 Gone), per resource", "counter", labels,
                        [raw] { return static_cast<double>(raw->relists()); });
   metrics_.AddCallback("featureforge_informer_cached_objects", "Objects in the informer cache",
-                       "gauge", labels,
-                       [raw] { return static_cast<double>(raw->store().size()); });
+                       "gauge", labels, [raw] { return static_cast<double>(raw->store().size()); });
   informers_.emplace(type, std::move(informer));
   if (started_) raw->Start();
   return raw;
@@ -122,9 +120,9 @@ Status Manager::AddController(ControllerOptions options) {
   c->reconcile_error = result_counter("error");
   c->reconcile_requeue = result_counter("requeue");
   c->reconcile_requeue_after = result_counter("requeue_after");
-  c->reconcile_errors = &metrics_.GetCounter("controller_runtime_reconcile_errors_total",
-                                             "Reconciliations that returned an error",
-                                             {{"controller", name}});
+  c->reconcile_errors =
+      &metrics_.GetCounter("controller_runtime_reconcile_errors_total",
+                           "Reconciliations that returned an error", {{"controller", name}});
   c->reconcile_time = &metrics_.GetHistogram("controller_runtime_reconcile_time_seconds",
                                              "Time per reconciliation", {{"controller", name}});
   Labels queue_labels = {{"name", name}};
@@ -132,22 +130,19 @@ Status Manager::AddController(ControllerOptions options) {
     std::lock_guard<std::mutex> lock(c->queue_mu);
     return static_cast<double>(read(c->queue.get()));
   };
-  metrics_.AddCallback("workqueue_depth", "Keys ready to be reconciled", "gauge", queue_labels,
-                       [read_queue] {
-                         return read_queue([](WorkQueue* q) { return q ? q->Len() : 0; });
-                       });
-  metrics_.AddCallback("workqueue_adds_total", "Keys added to the work queue", "counter",
-                       queue_labels, [read_queue, c] {
-                         return read_queue([c](WorkQueue* q) {
-                           return c->adds_before + (q ? q->adds_total() : 0);
-                         });
-                       });
-  metrics_.AddCallback("workqueue_retries_total", "Rate-limited requeues", "counter",
-                       queue_labels, [read_queue, c] {
-                         return read_queue([c](WorkQueue* q) {
-                           return c->retries_before + (q ? q->retries_total() : 0);
-                         });
-                       });
+  metrics_.AddCallback(
+      "workqueue_depth", "Keys ready to be reconciled", "gauge", queue_labels,
+      [read_queue] { return read_queue([](WorkQueue* q) { return q ? q->Len() : 0; }); });
+  metrics_.AddCallback(
+      "workqueue_adds_total", "Keys added to the work queue", "counter", queue_labels,
+      [read_queue, c] {
+        return read_queue([c](WorkQueue* q) { return c->adds_before + (q ? q->adds_total() : 0); });
+      });
+  metrics_.AddCallback(
+      "workqueue_retries_total", "Rate-limited requeues", "counter", queue_labels, [read_queue, c] {
+        return read_queue(
+            [c](WorkQueue* q) { return c->retries_before + (q ? q->retries_total() : 0); });
+      });
   metrics_.AddCallback("controller_runtime_active_workers", "Workers reconciling right now",
                        "gauge", {{"controller", name}},
                        [c] { return static_cast<double>(c->active_workers.load()); });
@@ -278,8 +273,8 @@ void Manager::ProcessItem(Controller* controller, WorkQueue& queue, const std::s
   if (!result.ok()) {
     controller->reconcile_error->Inc();
     controller->reconcile_errors->Inc();
-    spdlog::warn("controller {}: reconcile {} failed (retry {}): {}", controller->options.name,
-                 key, queue.NumRequeues(key) + 1, result.status().ToString());
+    spdlog::warn("controller {}: reconcile {} failed (retry {}): {}", controller->options.name, key,
+                 queue.NumRequeues(key) + 1, result.status().ToString());
     queue.AddRateLimited(key);
   } else if (result->requeue_after > 0) {
     controller->reconcile_requeue_after->Inc();
@@ -370,7 +365,7 @@ void Manager::Stop() {
   if (stopped_) return;
   stopping_ = true;
   cv_.notify_all();
-  StopWorkers();                 // finish in-flight reconciles, hand out nothing new
+  StopWorkers();                   // finish in-flight reconciles, hand out nothing new
   if (elector_) elector_->Stop();  // releases the Lease if held
   {
     std::lock_guard<std::mutex> lock(mu_);

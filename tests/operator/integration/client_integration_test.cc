@@ -19,8 +19,8 @@
 namespace featureforge::k8s {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::HarnessProcess;
+using ::testing::HasSubstr;
 
 Json ConfigMap(const std::string& name, Json data = Json::object(), Json labels = Json::object()) {
   return {{"apiVersion", "v1"},
@@ -95,8 +95,8 @@ TEST_F(ClientIntegrationTest, CrudAndTypedErrors) {
   EXPECT_TRUE(IsConflict(stale.status())) << stale.status().ToString();
   EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
 
-  auto merged = client_->Patch(cms, "default", "crud", PatchType::kMerge,
-                               {{"data", {{"merged", "yes"}}}});
+  auto merged =
+      client_->Patch(cms, "default", "crud", PatchType::kMerge, {{"data", {{"merged", "yes"}}}});
   ASSERT_TRUE(merged.ok()) << merged.status().ToString();
   EXPECT_EQ((*merged)["data"]["merged"], "yes");
   EXPECT_EQ((*merged)["data"]["k"], "v2");
@@ -116,9 +116,9 @@ TEST_F(ClientIntegrationTest, CrudAndTypedErrors) {
   EXPECT_EQ((*strategic)["metadata"]["labels"]["app"], "crud");
 
   // A JSON patch whose test fails is rejected by the server with its own message.
-  auto failed_test = client_->Patch(
-      cms, "default", "crud", PatchType::kJsonPatch,
-      Json::array({{{"op", "test"}, {"path", "/data/k"}, {"value", "nope"}}}));
+  auto failed_test =
+      client_->Patch(cms, "default", "crud", PatchType::kJsonPatch,
+                     Json::array({{{"op", "test"}, {"path", "/data/k"}, {"value", "nope"}}}));
   EXPECT_FALSE(failed_test.ok());
 
   DeleteOptions background;
@@ -147,8 +147,8 @@ TEST_F(ClientIntegrationTest, InvalidObjectsAreRejectedWithTheServerMessage) {
 TEST_F(ClientIntegrationTest, PagingWithLimitAndContinue) {
   const auto& cms = resources::ConfigMaps();
   for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE(client_->Create(cms, ConfigMap("page-" + std::to_string(i), {}, {{"paged", "yes"}}))
-                    .ok());
+    ASSERT_TRUE(
+        client_->Create(cms, ConfigMap("page-" + std::to_string(i), {}, {{"paged", "yes"}})).ok());
   }
   ListOptions options;
   options.label_selector = "paged=yes";
@@ -331,6 +331,25 @@ TEST_F(ClientIntegrationTest, BadTokenIsUnauthorizedAndTokenFilesRotate) {
   EXPECT_TRUE(allowed.ok()) << allowed.status().ToString();
 }
 
+TEST_F(ClientIntegrationTest, ConnectionsAreReused) {
+  uint64_t before = client_->connections_opened();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client_->Get(resources::Namespaces(), "", "default").ok());
+  }
+  // Sequential requests share one pooled connection (a first one may have to be opened).
+  EXPECT_LE(client_->connections_opened() - before, 1u);
+  // Concurrent requests each borrow a connection and return it to the pool.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i)
+        EXPECT_TRUE(client_->Get(resources::Namespaces(), "", "default").ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_LE(client_->connections_opened() - before, 5u);
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -356,6 +375,29 @@ TEST(ClientTransportTest, UnreachableServerIsUnavailable) {
   EXPECT_EQ(ReasonOf(result.status()), K8sReason::kUnavailable);
   EXPECT_THAT(result.status().message(), HasSubstr("cannot connect"));
   EXPECT_THAT(result.status().message(), HasSubstr(config.server));
+  EXPECT_TRUE(IsRetryable(result.status()));
+}
+
+// A server that accepts but never answers: the client's deadline turns into a Timeout.
+TEST(ClientTransportTest, SilentServerTimesOut) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);  // the kernel completes the handshake; nobody reads
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  RestConfig config;
+  config.server = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  config.request_timeout_ms = 300;
+  auto client = Client::Create(config);
+  ASSERT_TRUE(client.ok());
+  auto result = (*client)->Get(resources::Pods(), "default", "p");
+  close(listener);
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(IsTimeout(result.status())) << result.status().ToString();
+  EXPECT_EQ(result.status().code(), StatusCode::kTimeout);
   EXPECT_TRUE(IsRetryable(result.status()));
 }
 
@@ -390,11 +432,11 @@ TEST(ClientTransportTest, WatchStreamCutMidObjectIsAnError) {
   auto client = Client::Create(config);
   ASSERT_TRUE(client.ok());
   std::vector<std::string> names;
-  Status status = (*client)->Watch(resources::Pods(), "default", WatchOptions{},
-                                   [&](WatchEvent&& e) {
-                                     names.push_back(e.type);
-                                     return true;
-                                   });
+  Status status =
+      (*client)->Watch(resources::Pods(), "default", WatchOptions{}, [&](WatchEvent&& e) {
+        names.push_back(e.type);
+        return true;
+      });
   server.join();
   close(listener);
   EXPECT_EQ(names, (std::vector<std::string>{"ADDED"}));

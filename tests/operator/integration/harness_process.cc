@@ -121,8 +121,8 @@ Status HarnessProcess::HarnessCall(const std::string& endpoint) const {
 Result<std::string> HarnessProcess::Kubectl(const std::string& args) const {
   std::string out_file = dir_ + "/kubectl.out";
   std::string err_file = dir_ + "/kubectl.err";
-  std::string command = "kubectl --kubeconfig " + kubeconfig_path() + " " + args + " >" +
-                        out_file + " 2>" + err_file;
+  std::string command =
+      "kubectl --kubeconfig " + kubeconfig_path() + " " + args + " >" + out_file + " 2>" + err_file;
   int rc = std::system(command.c_str());
   std::ifstream out(out_file), err(err_file);
   std::stringstream out_text, err_text;

@@ -12,9 +12,9 @@
 namespace featureforge::runtime {
 namespace {
 
+using k8s::testing::HarnessProcess;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
-using k8s::testing::HarnessProcess;
 using namespace runtime::testing;
 
 InformerOptions QuickRetries() {
@@ -131,7 +131,8 @@ TEST(InformerIntegrationTest, ForcedGoneRelistsAndDeliversTheDifferenceOnce) {
   ASSERT_TRUE(e1.ok());
 
   informer.Start();  // resumes from rv_before: 410 Gone, relist, deliver the difference
-  ASSERT_TRUE(WaitUntil([&] { return log.size() >= 7 && CacheMatchesServer(informer, *client, ns); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return log.size() >= 7 && CacheMatchesServer(informer, *client, ns); }));
   EXPECT_EQ(informer.relists(), 2u);
   std::vector<std::string> events = log.events();
   ASSERT_EQ(events.size(), 7u) << ::testing::PrintToString(events);
@@ -144,7 +145,8 @@ TEST(InformerIntegrationTest, ForcedGoneRelistsAndDeliversTheDifferenceOnce) {
   ASSERT_TRUE(server.HarnessCall("drop-watches").ok());
   auto f1 = client->Create(cms, ConfigMap(ns, "f"));
   ASSERT_TRUE(f1.ok());
-  ASSERT_TRUE(WaitUntil([&] { return log.size() >= 8 && CacheMatchesServer(informer, *client, ns); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return log.size() >= 8 && CacheMatchesServer(informer, *client, ns); }));
   informer.Stop();
   events = log.events();
   ASSERT_EQ(events.size(), 8u) << ::testing::PrintToString(events);

@@ -20,8 +20,8 @@
 namespace featureforge::runtime {
 namespace {
 
-using ::testing::HasSubstr;
 using k8s::testing::HarnessProcess;
+using ::testing::HasSubstr;
 using namespace runtime::testing;
 
 std::string HttpGet(int port, const std::string& path, long* status) {
@@ -30,11 +30,11 @@ std::string HttpGet(int port, const std::string& path, long* status) {
   std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                   +[](char* d, size_t s, size_t n, void* out) {
-                     static_cast<std::string*>(out)->append(d, s * n);
-                     return s * n;
-                   });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(d, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   *status = 0;
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
@@ -64,25 +64,22 @@ class ParentReconciler : public Reconciler {
     if (key.name == "fail" && attempt <= 2) {
       return Status::Unavailable("simulated failure " + std::to_string(attempt));
     }
-    ObjectPtr parent =
-        manager_->GetInformer(k8s::resources::ConfigMaps())->store().Get(key);
+    ObjectPtr parent = manager_->GetInformer(k8s::resources::ConfigMaps())->store().Get(key);
     if (parent == nullptr) return ReconcileResult{};
     const auto& secrets = k8s::resources::Secrets();
     std::string child = key.name + "-child";
     if (manager_->GetInformer(secrets)->store().Get({key.ns, child}) == nullptr) {
-      k8s::Json secret = {
-          {"apiVersion", "v1"},
-          {"kind", "Secret"},
-          {"metadata",
-           {{"name", child},
-            {"namespace", key.ns},
-            {"ownerReferences",
-             k8s::Json::array({{{"apiVersion", "v1"},
-                                {"kind", "ConfigMap"},
-                                {"name", key.name},
-                                {"uid", UidOf(*parent)},
-                                {"controller", true}}})}}},
-          {"stringData", {{"owner", key.name}}}};
+      k8s::Json secret = {{"apiVersion", "v1"},
+                          {"kind", "Secret"},
+                          {"metadata",
+                           {{"name", child},
+                            {"namespace", key.ns},
+                            {"ownerReferences", k8s::Json::array({{{"apiVersion", "v1"},
+                                                                   {"kind", "ConfigMap"},
+                                                                   {"name", key.name},
+                                                                   {"uid", UidOf(*parent)},
+                                                                   {"controller", true}}})}}},
+                          {"stringData", {{"owner", key.name}}}};
       auto created = manager_->client().Create(secrets, secret);
       if (!created.ok() && !k8s::IsAlreadyExists(created.status())) return created.status();
     }
@@ -149,19 +146,25 @@ TEST(ManagerIntegrationTest, ReconcilesPrimaryAndOwnedWithEventsAndMetrics) {
 
   const auto& cms = k8s::resources::ConfigMaps();
   ASSERT_TRUE(client->Create(cms, ConfigMap(ns, "p1")).ok());
-  ASSERT_TRUE(WaitUntil([&] { return client->Get(k8s::resources::Secrets(), ns, "p1-child").ok(); }));
-  ASSERT_TRUE(WaitUntil([&] { return (*manager)->GetInformer(k8s::resources::Secrets())->store().Get({ns, "p1-child"}) != nullptr; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return client->Get(k8s::resources::Secrets(), ns, "p1-child").ok(); }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return (*manager)->GetInformer(k8s::resources::Secrets())->store().Get({ns, "p1-child"}) !=
+           nullptr;
+  }));
   int before = reconciler->Count("mgr/p1");
   EXPECT_GE(before, 1);
   // A change to the owned Secret reconciles its owner.
-  ASSERT_TRUE(client->Patch(k8s::resources::Secrets(), ns, "p1-child", k8s::PatchType::kMerge,
-                            {{"metadata", {{"labels", {{"touched", "yes"}}}}}})
+  ASSERT_TRUE(client
+                  ->Patch(k8s::resources::Secrets(), ns, "p1-child", k8s::PatchType::kMerge,
+                          {{"metadata", {{"labels", {{"touched", "yes"}}}}}})
                   .ok());
   ASSERT_TRUE(WaitUntil([&] { return reconciler->Count("mgr/p1") > before; }));
 
   // Errors are retried with per-item backoff until they succeed.
   ASSERT_TRUE(client->Create(cms, ConfigMap(ns, "fail")).ok());
-  ASSERT_TRUE(WaitUntil([&] { return client->Get(k8s::resources::Secrets(), ns, "fail-child").ok(); }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return client->Get(k8s::resources::Secrets(), ns, "fail-child").ok(); }));
   EXPECT_GE(reconciler->Count("mgr/fail"), 3);
 
   // Repeated identical Events are one Event with a count.
@@ -182,12 +185,16 @@ TEST(ManagerIntegrationTest, ReconcilesPrimaryAndOwnedWithEventsAndMetrics) {
   long status = 0;
   std::string metrics = HttpGet(port, "/metrics", &status);
   EXPECT_EQ(status, 200);
-  EXPECT_GE(Sample(metrics, "controller_runtime_reconcile_total{controller=\"parent\",result=\"success\"}"), 2);
+  EXPECT_GE(Sample(metrics,
+                   "controller_runtime_reconcile_total{controller=\"parent\",result=\"success\"}"),
+            2);
   EXPECT_EQ(Sample(metrics, "controller_runtime_reconcile_errors_total{controller=\"parent\"}"), 2);
-  EXPECT_GE(Sample(metrics, "controller_runtime_reconcile_time_seconds_count{controller=\"parent\"}"), 4);
+  EXPECT_GE(
+      Sample(metrics, "controller_runtime_reconcile_time_seconds_count{controller=\"parent\"}"), 4);
   EXPECT_GE(Sample(metrics, "workqueue_depth{name=\"parent\"}"), 0);
   EXPECT_GE(Sample(metrics, "workqueue_retries_total{name=\"parent\"}"), 2);
-  EXPECT_GE(Sample(metrics, "featureforge_informer_watch_restarts_total{resource=\"configmaps\"}"), 0);
+  EXPECT_GE(Sample(metrics, "featureforge_informer_watch_restarts_total{resource=\"configmaps\"}"),
+            0);
   EXPECT_EQ(Sample(metrics, "leader_election_master_status{name=\"ff-test-lease\"}"), 1);
   HttpGet(port, "/healthz", &status);
   EXPECT_EQ(status, 200);
@@ -197,7 +204,8 @@ TEST(ManagerIntegrationTest, ReconcilesPrimaryAndOwnedWithEventsAndMetrics) {
   (*manager)->Stop();
   EXPECT_EQ(LeaseSpec(*client, ns).value("holderIdentity", "?"), "");  // released
   int after_stop = reconciler->Count("mgr/p1");
-  ASSERT_TRUE(client->Patch(cms, ns, "p1", k8s::PatchType::kMerge, {{"data", {{"late", "1"}}}}).ok());
+  ASSERT_TRUE(
+      client->Patch(cms, ns, "p1", k8s::PatchType::kMerge, {{"data", {{"late", "1"}}}}).ok());
   EXPECT_EQ(reconciler->Count("mgr/p1"), after_stop);
 }
 
@@ -217,28 +225,36 @@ TEST(ManagerIntegrationTest, LosingTheLeaseStopsReconcilingUntilReacquired) {
 
   // Someone else takes the Lease over (as after a long partition).
   const auto& leases = k8s::resources::Leases();
-  Status stolen = RetryOnConflict([&]() -> Status {
-    FF_ASSIGN_OR_RETURN(k8s::Json lease, client->Get(leases, ns, "ff-test-lease"));
-    lease["spec"]["holderIdentity"] = "intruder";
-    lease["spec"]["leaseDurationSeconds"] = 3600;
-    lease["spec"]["renewTime"] = FormatMicroTime(SystemClock().Now());
-    return client->Update(leases, lease).status();
-  }, 50);
+  Status stolen = RetryOnConflict(
+      [&]() -> Status {
+        FF_ASSIGN_OR_RETURN(k8s::Json lease, client->Get(leases, ns, "ff-test-lease"));
+        lease["spec"]["holderIdentity"] = "intruder";
+        lease["spec"]["leaseDurationSeconds"] = 3600;
+        lease["spec"]["renewTime"] = FormatMicroTime(SystemClock().Now());
+        return client->Update(leases, lease).status();
+      },
+      50);
   ASSERT_TRUE(stolen.ok()) << stolen.ToString();
   ASSERT_TRUE(WaitUntil([&] { return !(*manager)->IsLeader(); }));
-  ASSERT_TRUE(client->Create(k8s::resources::ConfigMaps(), ConfigMap(ns, "while-not-leading")).ok());
+  ASSERT_TRUE(
+      client->Create(k8s::resources::ConfigMaps(), ConfigMap(ns, "while-not-leading")).ok());
   ASSERT_TRUE(WaitUntil([&] {
-    return (*manager)->GetInformer(k8s::resources::ConfigMaps())->store().Get({ns, "while-not-leading"}) != nullptr;
+    return (*manager)
+               ->GetInformer(k8s::resources::ConfigMaps())
+               ->store()
+               .Get({ns, "while-not-leading"}) != nullptr;
   }));
   EXPECT_EQ(reconciler->Count(ns + "/while-not-leading"), 0);
 
   // The intruder releases the Lease: the manager leads again and catches up from its cache.
-  Status released = RetryOnConflict([&]() -> Status {
-    FF_ASSIGN_OR_RETURN(k8s::Json lease, client->Get(leases, ns, "ff-test-lease"));
-    lease["spec"]["holderIdentity"] = "";
-    lease["spec"]["leaseDurationSeconds"] = 1;
-    return client->Update(leases, lease).status();
-  }, 50);
+  Status released = RetryOnConflict(
+      [&]() -> Status {
+        FF_ASSIGN_OR_RETURN(k8s::Json lease, client->Get(leases, ns, "ff-test-lease"));
+        lease["spec"]["holderIdentity"] = "";
+        lease["spec"]["leaseDurationSeconds"] = 1;
+        return client->Update(leases, lease).status();
+      },
+      50);
   ASSERT_TRUE(released.ok());
   ASSERT_TRUE(WaitUntil([&] { return reconciler->Count(ns + "/while-not-leading") >= 1; }));
   EXPECT_TRUE((*manager)->IsLeader());
@@ -246,12 +262,86 @@ TEST(ManagerIntegrationTest, LosingTheLeaseStopsReconcilingUntilReacquired) {
   (*manager)->Stop();
 }
 
+// Blocks inside Reconcile until released, to observe shutdown with a reconcile in flight.
+class BlockingReconciler : public Reconciler {
+ public:
+  Result<ReconcileResult> Reconcile(const ObjectKey&) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return released_; });
+    finished_ = true;
+    return ReconcileResult{};
+  }
+  bool WaitEntered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [this] { return entered_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  bool finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finished_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+  bool finished_ = false;
+};
+
+TEST(ManagerIntegrationTest, StopFinishesInFlightReconcilesThenReleasesTheLease) {
+  HarnessProcess server;
+  ASSERT_TRUE(server.Start().ok());
+  auto client = *k8s::Client::Create(*server.Config());
+  const std::string ns = "graceful";
+  ASSERT_TRUE(EnsureNamespace(*client, ns).ok());
+  auto manager = Manager::Create(client, FastOptions(ns, "graceful-replica"));
+  ASSERT_TRUE(manager.ok());
+  auto reconciler = std::make_shared<BlockingReconciler>();
+  ASSERT_TRUE((*manager)
+                  ->AddController({"blocking", k8s::resources::ConfigMaps(), {}, reconciler, 1})
+                  .ok());
+  ASSERT_TRUE((*manager)->Start().ok());
+  ASSERT_TRUE(client->Create(k8s::resources::ConfigMaps(), ConfigMap(ns, "slow")).ok());
+  ASSERT_TRUE(reconciler->WaitEntered());
+
+  std::atomic<bool> stop_returned{false};
+  std::thread stopper([&] {
+    (*manager)->Stop();
+    stop_returned = true;
+  });
+  // Stop() must wait for the reconcile in flight; the Lease is still held meanwhile.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(stop_returned.load());
+  EXPECT_EQ(LeaseSpec(*client, ns).value("holderIdentity", ""), "graceful-replica");
+  reconciler->Release();
+  stopper.join();
+  EXPECT_TRUE(reconciler->finished());
+  EXPECT_EQ(LeaseSpec(*client, ns).value("holderIdentity", "?"), "");
+}
+
 class ManagerProcess {
  public:
   ManagerProcess(const HarnessProcess& server, const std::string& ns, const std::string& identity) {
-    std::vector<std::string> args = {FF_TEST_MANAGER_PATH, "--kubeconfig", server.kubeconfig_path(),
-                                     "--identity", identity, "--namespace", ns,
-                                     "--lease-ms", "3000", "--renew-ms", "2000", "--retry-ms", "500"};
+    std::vector<std::string> args = {FF_TEST_MANAGER_PATH,
+                                     "--kubeconfig",
+                                     server.kubeconfig_path(),
+                                     "--identity",
+                                     identity,
+                                     "--namespace",
+                                     ns,
+                                     "--lease-ms",
+                                     "3000",
+                                     "--renew-ms",
+                                     "2000",
+                                     "--retry-ms",
+                                     "500"};
     std::string log = server.dir() + "/" + identity + ".log";
     pid_ = fork();
     if (pid_ == 0) {
@@ -299,7 +389,8 @@ TEST(ManagerIntegrationTest, OnlyTheLeaderReconcilesAndAStandbyTakesOverWhenItIs
   ASSERT_TRUE(EnsureNamespace(*client, ns).ok());
 
   ManagerProcess a(server, ns, "replica-a");
-  ASSERT_TRUE(WaitUntil([&] { return LeaseSpec(*client, ns).value("holderIdentity", "") == "replica-a"; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return LeaseSpec(*client, ns).value("holderIdentity", "") == "replica-a"; }));
   ManagerProcess b(server, ns, "replica-b");
   std::vector<std::string> names;
   for (int i = 0; i < 5; ++i) {

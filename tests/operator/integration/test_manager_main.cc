@@ -25,8 +25,8 @@ class AnnotatingReconciler : public runtime::Reconciler {
     if (meta.contains("annotations") && meta["annotations"].contains(mark)) {
       return runtime::ReconcileResult{};
     }
-    k8s::Json patch = {{"metadata",
-                        {{"annotations", {{"reconciled-by", identity_}, {mark, "true"}}}}}};
+    k8s::Json patch = {
+        {"metadata", {{"annotations", {{"reconciled-by", identity_}, {mark, "true"}}}}}};
     auto patched = manager_->client().Patch(cms, key.ns, key.name, k8s::PatchType::kMerge, patch);
     if (!patched.ok() && !k8s::IsNotFound(patched.status())) return patched.status();
     return runtime::ReconcileResult{};
@@ -45,13 +45,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     std::string value = argv[i + 1];
-    if (flag == "--kubeconfig") kubeconfig = value;
-    else if (flag == "--identity") identity = value;
-    else if (flag == "--namespace") ns = value;
-    else if (flag == "--lease-name") lease = value;
-    else if (flag == "--lease-ms") lease_ms = std::stol(value);
-    else if (flag == "--renew-ms") renew_ms = std::stol(value);
-    else if (flag == "--retry-ms") retry_ms = std::stol(value);
+    if (flag == "--kubeconfig")
+      kubeconfig = value;
+    else if (flag == "--identity")
+      identity = value;
+    else if (flag == "--namespace")
+      ns = value;
+    else if (flag == "--lease-name")
+      lease = value;
+    else if (flag == "--lease-ms")
+      lease_ms = std::stol(value);
+    else if (flag == "--renew-ms")
+      renew_ms = std::stol(value);
+    else if (flag == "--retry-ms")
+      retry_ms = std::stol(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;

@@ -125,38 +125,41 @@ TEST(KubeconfigTest, BadBase64AndBadBoolAndMissingFile) {
   std::string base =
       "current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
       "users:\n- name: u\n  user: {token: abc}\n";
-  auto bad_b64 = ParseKubeconfig(
-      base + "clusters:\n- name: k\n  cluster: {server: 'https://h', "
-             "certificate-authority-data: 'not*base64'}\n",
-      "f", "");
+  auto bad_b64 = ParseKubeconfig(base +
+                                     "clusters:\n- name: k\n  cluster: {server: 'https://h', "
+                                     "certificate-authority-data: 'not*base64'}\n",
+                                 "f", "");
   ASSERT_FALSE(bad_b64.ok());
   EXPECT_THAT(bad_b64.status().message(), HasSubstr("certificate-authority-data"));
-  auto bad_bool = ParseKubeconfig(
-      base + "clusters:\n- name: k\n  cluster: {server: 'https://h', "
-             "insecure-skip-tls-verify: maybe}\n",
-      "f", "");
+  auto bad_bool = ParseKubeconfig(base +
+                                      "clusters:\n- name: k\n  cluster: {server: 'https://h', "
+                                      "insecure-skip-tls-verify: maybe}\n",
+                                  "f", "");
   ASSERT_FALSE(bad_bool.ok());
   EXPECT_THAT(bad_bool.status().message(), HasSubstr("insecure-skip-tls-verify"));
-  auto missing = ParseKubeconfig(
-      base + "clusters:\n- name: k\n  cluster: {server: 'https://h', "
-             "certificate-authority: /nonexistent/ca.crt}\n",
-      "f", "");
+  auto missing = ParseKubeconfig(base +
+                                     "clusters:\n- name: k\n  cluster: {server: 'https://h', "
+                                     "certificate-authority: /nonexistent/ca.crt}\n",
+                                 "f", "");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/ca.crt"));
-  auto bad_server = ParseKubeconfig(
-      base + "clusters:\n- name: k\n  cluster: {server: 'h:6443'}\n", "f", "");
+  auto bad_server =
+      ParseKubeconfig(base + "clusters:\n- name: k\n  cluster: {server: 'h:6443'}\n", "f", "");
   ASSERT_FALSE(bad_server.ok());
   EXPECT_THAT(bad_server.status().message(), HasSubstr("server"));
-  auto ok = ParseKubeconfig(base + "clusters:\n- name: k\n  cluster: {server: 'https://h'}\n",
-                            "f", "");
+  auto ok =
+      ParseKubeconfig(base + "clusters:\n- name: k\n  cluster: {server: 'https://h'}\n", "f", "");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(*ok->CurrentToken(), "abc");
 }
 
 TEST(KubeconfigTest, ClientCertWithoutKeyIsAnError) {
-  std::string text = std::string("current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
-      "clusters:\n- name: k\n  cluster: {server: 'https://h'}\n"
-      "users:\n- name: u\n  user: {client-certificate-data: ") + kCertB64 + "}\n";
+  std::string text =
+      std::string(
+          "current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+          "clusters:\n- name: k\n  cluster: {server: 'https://h'}\n"
+          "users:\n- name: u\n  user: {client-certificate-data: ") +
+      kCertB64 + "}\n";
   auto config = ParseKubeconfig(text, "f", "");
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(), HasSubstr("client-key"));

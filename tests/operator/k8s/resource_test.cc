@@ -40,9 +40,7 @@ TEST(ResourceTest, ParseDiscovery) {
   EXPECT_EQ((*types)[1].CollectionPath("x"), "/apis/example.com/v1/gadgets");
 }
 
-TEST(ResourceTest, UrlEncode) {
-  EXPECT_EQ(UrlEncode("app=x,tier!=db"), "app%3Dx%2Ctier%21%3Ddb");
-}
+TEST(ResourceTest, UrlEncode) { EXPECT_EQ(UrlEncode("app=x,tier!=db"), "app%3Dx%2Ctier%21%3Ddb"); }
 
 }  // namespace
 }  // namespace featureforge::k8s

@@ -35,7 +35,8 @@ TEST(WatchDecoderTest, EverySplitPointGivesTheSameEvents) {
 }
 
 TEST(WatchDecoderTest, ByteByByteAndWithoutNewlines) {
-  std::string stream = R"({"type":"ADDED","object":{"a":[1,{"b":"]"}]}}{"type":"DELETED","object":{}})";
+  std::string stream =
+      R"({"type":"ADDED","object":{"a":[1,{"b":"]"}]}}{"type":"DELETED","object":{}})";
   WatchDecoder decoder;
   std::vector<WatchEvent> events;
   for (char c : stream) ASSERT_TRUE(decoder.Feed(std::string_view(&c, 1), &events).ok());

@@ -1,10 +1,10 @@
-#include "featureforge/runtime/http_server.h"
-
 #include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+
+#include "featureforge/runtime/http_server.h"
 
 namespace featureforge::runtime {
 namespace {

@@ -15,7 +15,9 @@ using ::testing::ElementsAre;
 
 Json Obj(const std::string& name, const std::string& rv, const std::string& uid = "") {
   return {{"metadata",
-           {{"namespace", "ns"}, {"name", name}, {"resourceVersion", rv},
+           {{"namespace", "ns"},
+            {"name", name},
+            {"resourceVersion", rv},
             {"uid", uid.empty() ? "uid-" + name : uid}}}};
 }
 
@@ -177,7 +179,8 @@ TEST(InformerTest, GoneRelistsAndDeliversOnlyTheDifference) {
   EXPECT_THAT(events, ElementsAre("add a@1", "add b@2", "update a@3 from 1", "add c@4",
                                   "delete b@2", "add d@7", "update c@5 from 4"));
   // Wait for the third watch (after the relist) to be open, then stop.
-  while (source->watch_calls().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (source->watch_calls().size() < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   informer.Stop();
   auto calls = source->watch_calls();
   ASSERT_GE(calls.size(), 2u);
@@ -210,8 +213,10 @@ TEST(InformerTest, ResumesFromLastSeenVersionAndSkipsReplays) {
   informer.AddEventHandlers(recorder.Handlers());
   informer.Start();
   auto events = recorder.WaitFor(4);
-  EXPECT_THAT(events, ElementsAre("add a@1", "update a@2 from 1", "update a@8 from 2", "delete a@9"));
-  while (source->watch_calls().size() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_THAT(events,
+              ElementsAre("add a@1", "update a@2 from 1", "update a@8 from 2", "delete a@9"));
+  while (source->watch_calls().size() < 4)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   informer.Stop();
   auto calls = source->watch_calls();
   EXPECT_EQ(calls[0].resource_version, "1");

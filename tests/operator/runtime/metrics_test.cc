@@ -15,8 +15,8 @@ TEST(MetricsTest, RendersPrometheusTextFormat) {
   registry.GetCounter("reconcile_total", "Reconciles", {{"controller", "mj"}, {"result", "ok"}})
       .Inc();
   registry.GetGauge("queue_depth", "Depth\nof \\queue", {{"name", "a\"b"}}).Set(2.5);
-  auto& h = registry.GetHistogram("duration_seconds", "Durations", {{"controller", "mj"}},
-                                  {0.1, 1});
+  auto& h =
+      registry.GetHistogram("duration_seconds", "Durations", {{"controller", "mj"}}, {0.1, 1});
   h.Observe(0.05);
   h.Observe(0.5);
   h.Observe(7);

@@ -7,7 +7,8 @@ namespace {
 
 ObjectPtr Obj(const std::string& ns, const std::string& name, const std::string& rv,
               const std::string& uid, const std::string& owner_uid = "") {
-  Json o = {{"metadata", {{"namespace", ns}, {"name", name}, {"resourceVersion", rv}, {"uid", uid}}}};
+  Json o = {
+      {"metadata", {{"namespace", ns}, {"name", name}, {"resourceVersion", rv}, {"uid", uid}}}};
   if (!owner_uid.empty()) {
     o["metadata"]["ownerReferences"] = Json::array({{{"uid", owner_uid}, {"name", "owner"}}});
   }

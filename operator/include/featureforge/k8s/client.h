@@ -33,7 +33,7 @@ struct WatchOptions {
   std::string field_selector;
   std::string resource_version;  // start after this version
   bool allow_bookmarks = true;
-  int timeout_seconds = 0;       // server-side end of the watch; 0: the server's default
+  int timeout_seconds = 0;  // server-side end of the watch; 0: the server's default
 };
 
 struct DeleteOptions {
@@ -58,6 +58,8 @@ class Client {
   ~Client();
 
   const RestConfig& config() const;
+  // New TCP connections opened so far; requests reuse pooled connections otherwise.
+  uint64_t connections_opened() const;
 
   Result<Json> Get(const ResourceType& type, const std::string& ns, const std::string& name);
   // One page (or the whole list when options.limit is 0): a *List object with items and

@@ -1,10 +1,11 @@
 // How to reach and authenticate to an API server: kubeconfig files and in-cluster config.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
-#include <sys/types.h>
 
 #include "featureforge/common/status.h"
 

@@ -3,12 +3,11 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "featureforge/common/status.h"
 
@@ -51,9 +50,7 @@ struct ObjectKey {
   static ObjectKey Parse(const std::string& key);
   static ObjectKey Of(const Json& object);
   bool operator==(const ObjectKey& o) const { return ns == o.ns && name == o.name; }
-  bool operator<(const ObjectKey& o) const {
-    return std::tie(ns, name) < std::tie(o.ns, o.name);
-  }
+  bool operator<(const ObjectKey& o) const { return std::tie(ns, name) < std::tie(o.ns, o.name); }
 };
 
 // The built-in kinds the operator and controllers use: Pod, Service, ConfigMap, Secret,

@@ -3,11 +3,10 @@
 // including inside a string or mid-object.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "featureforge/common/status.h"
 
@@ -29,8 +28,8 @@ class WatchDecoder {
 
  private:
   std::string buffer_;
-  size_t scan_ = 0;       // how far buffer_ has been scanned
-  size_t start_ = 0;      // where the current object starts (valid when depth_ > 0)
+  size_t scan_ = 0;   // how far buffer_ has been scanned
+  size_t start_ = 0;  // where the current object starts (valid when depth_ > 0)
   int depth_ = 0;
   bool in_string_ = false;
   bool escaped_ = false;

@@ -53,10 +53,10 @@ struct RelistDiff {
 RelistDiff ComputeRelistDiff(const Store& current, const std::vector<ObjectPtr>& listed);
 
 struct InformerOptions {
-  DurationMicros backoff_initial = 800'000;   // 0.8 s, as client-go's reflector
-  DurationMicros backoff_max = 30'000'000;    // 30 s
-  int min_watch_timeout_seconds = 300;        // each watch ends server-side after a random
-  int max_watch_timeout_seconds = 600;        // 5..10 minutes, spreading relists out
+  DurationMicros backoff_initial = 800'000;  // 0.8 s, as client-go's reflector
+  DurationMicros backoff_max = 30'000'000;   // 30 s
+  int min_watch_timeout_seconds = 300;       // each watch ends server-side after a random
+  int max_watch_timeout_seconds = 600;       // 5..10 minutes, spreading relists out
 };
 
 class Informer {
