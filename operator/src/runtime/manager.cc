@@ -360,8 +360,7 @@ Status Manager::Run() {
 }
 
 void Manager::Stop() {
-  static std::mutex stop_mu;  // serializes concurrent Stop() calls across the process
-  std::lock_guard<std::mutex> stop_lock(stop_mu);
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);  // a second caller waits for the first
   if (stopped_) return;
   stopping_ = true;
   cv_.notify_all();

@@ -182,6 +182,20 @@ TEST(ManagerIntegrationTest, ReconcilesPrimaryAndOwnedWithEventsAndMetrics) {
     return matching == 1 && count >= 2;
   }));
 
+  // kubectl sees the same single aggregated Event.
+  auto kubectl_events = server.Kubectl("-n " + ns + " get events -o json");
+  ASSERT_TRUE(kubectl_events.ok()) << kubectl_events.status().ToString();
+  int synced_events = 0;
+  k8s::Json kubectl_list = k8s::Json::parse(*kubectl_events);
+  for (const auto& e : kubectl_list["items"]) {
+    if (e["involvedObject"].value("name", "") == "p1" && e.value("reason", "") == "Synced") {
+      ++synced_events;
+      EXPECT_GE(e.value("count", 0), 2);
+      EXPECT_EQ(e["source"].value("component", ""), "featureforge-operator");
+    }
+  }
+  EXPECT_EQ(synced_events, 1);
+
   long status = 0;
   std::string metrics = HttpGet(port, "/metrics", &status);
   EXPECT_EQ(status, 200);
@@ -405,6 +419,10 @@ TEST(ManagerIntegrationTest, OnlyTheLeaderReconcilesAndAStandbyTakesOverWhenItIs
         << name << " was reconciled by the standby";
   }
   EXPECT_EQ(LeaseSpec(*client, ns).value("holderIdentity", ""), "replica-a");
+  auto holder =
+      server.Kubectl("-n " + ns + " get lease ff-test-lease -o jsonpath={.spec.holderIdentity}");
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
+  EXPECT_EQ(*holder, "replica-a");
 
   // Kill the leader without any chance to release: the standby waits out the lease.
   a.Signal(SIGKILL);

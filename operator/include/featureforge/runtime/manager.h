@@ -118,6 +118,7 @@ class Manager {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::mutex workers_mu_;  // serializes StartWorkers/StopWorkers
+  std::mutex stop_mu_;     // serializes Stop()
   bool workers_running_ = false;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
