@@ -213,6 +213,38 @@ TEST(InClusterTest, ReadsInjectedPaths) {
   EXPECT_EQ(v6->server, "https://[fd00::1]:443");
 }
 
+TEST(InClusterTest, HostAndPortFromTheEnvironment) {
+  TempDir dir;
+  InClusterPaths paths;
+  paths.token_path = dir.Write("token", "sa-token");
+  paths.ca_path = dir.Write("ca.crt", kCaPem);
+  paths.namespace_path = dir.path() + "/missing-namespace";
+  setenv("KUBERNETES_SERVICE_HOST", "10.0.0.10", 1);
+  setenv("KUBERNETES_SERVICE_PORT", "6443", 1);
+  auto config = InClusterConfig(paths);
+  unsetenv("KUBERNETES_SERVICE_HOST");
+  unsetenv("KUBERNETES_SERVICE_PORT");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->server, "https://10.0.0.10:6443");
+  EXPECT_EQ(config->default_namespace, "");
+  auto outside = InClusterConfig(paths);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_THAT(outside.status().message(), HasSubstr("KUBERNETES_SERVICE_HOST"));
+}
+
+TEST(DefaultConfigTest, KubeconfigEnvironmentVariableWins) {
+  TempDir dir;
+  dir.Write("ca.crt", kCaPem);
+  dir.Write("token", "t");
+  std::string path = dir.Write("config", TwoContexts("prod-admin"));
+  std::string list = path + ":/nonexistent/second";
+  setenv("KUBECONFIG", list.c_str(), 1);
+  auto config = LoadDefaultConfig("dev-bot");
+  unsetenv("KUBECONFIG");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->server, "https://127.0.0.1:8443");
+}
+
 TEST(InClusterTest, MissingTokenIsAClearError) {
   InClusterPaths paths;
   paths.token_path = "/nonexistent/token";
