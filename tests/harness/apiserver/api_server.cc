@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "builtin_defaults.h"
 #include "certs.h"
@@ -396,12 +399,87 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
   return response;
 }
 
-HttpResponse ApiServer::PodLog(const HttpRequest&, const Target& target) {
-  std::lock_guard<std::mutex> lock(mu_);
-  json* stored = Lookup(*target.type, target.ns, target.name);
-  if (!stored) return ErrorResponse(NotFoundError(*target.type, target.name));
-  return ErrorResponse(BadRequestError("not supported: pod logs are served once the process kubelet runs pod \"" +
-                                       target.name + "\""));
+// Pod logs: the process kubelet writes each container's output under the directory its Node
+// publishes in the harness.featureforge.dev/pod-log-dir annotation.
+HttpResponse ApiServer::PodLog(const HttpRequest& request, const Target& target) {
+  std::string path, container = request.Query("container");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    json* pod = Lookup(*target.type, target.ns, target.name);
+    if (!pod) return ErrorResponse(NotFoundError(*target.type, target.name));
+    std::vector<std::string> names;
+    for (const auto& c : pod->value("/spec/containers"_json_pointer, json::array())) names.push_back(c.value("name", ""));
+    if (container.empty()) {
+      if (names.size() != 1) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : " ") + n;
+        return ErrorResponse(BadRequestError("a container name must be specified for pod " + target.name +
+                                             ", choose one of: [" + list + "]"));
+      }
+      container = names[0];
+    }
+    if (std::find(names.begin(), names.end(), container) == names.end()) {
+      return ErrorResponse(BadRequestError("container " + container + " is not valid for pod " + target.name));
+    }
+    std::string node = pod->value("/spec/nodeName"_json_pointer, "");
+    json* node_obj = node.empty() ? nullptr : Lookup(*FindType("", "v1", "nodes"), "", node);
+    std::string dir = node_obj ? node_obj->value("/metadata/annotations/harness.featureforge.dev~1pod-log-dir"_json_pointer, "") : "";
+    if (dir.empty()) {
+      return ErrorResponse(BadRequestError("container \"" + container + "\" in pod \"" + target.name +
+                                           "\" is waiting to start: no process kubelet runs it"));
+    }
+    path = dir + "/" + target.ns + "_" + target.name + "_" + (*pod)["metadata"].value("uid", "") + "/" + container + ".log";
+    if (request.Query("previous") == "true") path += ".previous";
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in && request.Query("previous") == "true") {
+    return ErrorResponse(BadRequestError("previous terminated container \"" + container + "\" in pod \"" +
+                                         target.name + "\" not found"));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  size_t offset = text.size();
+  if (!request.Query("tailLines").empty()) {
+    long n = std::atol(request.Query("tailLines").c_str());
+    size_t pos = text.size();
+    if (pos > 0 && text[pos - 1] == '\n') --pos;
+    for (long i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+    if (n <= 0) text.clear();
+    else if (pos != std::string::npos && pos > 0) text = text.substr(pos + 1);
+  }
+  HttpResponse response;
+  response.content_type = "text/plain";
+  if (request.Query("follow") != "true") {
+    response.body = std::move(text);
+    return response;
+  }
+  TypePtr type = target.type;
+  response.stream = [this, type, target, path, text, offset, container](ChunkWriter& writer) {
+    if (!text.empty() && !writer.Write(text)) return;
+    size_t pos = offset;
+    while (!writer.PeerClosed()) {
+      std::ifstream f(path, std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(pos));
+      std::string more((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (!more.empty()) {
+        pos += more.size();
+        if (!writer.Write(more)) return;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (shutting_down_) return;
+        json* pod = Lookup(*type, target.ns, target.name);
+        if (!pod) return;
+        for (const auto& cs : pod->value("/status/containerStatuses"_json_pointer, json::array())) {
+          if (cs.value("name", "") == container && cs.contains("/state/terminated"_json_pointer)) return;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  };
+  return response;
 }
 
 ApiServer::TypePtr ApiServer::FindType(const std::string& group, const std::string& version,

@@ -1,0 +1,59 @@
+// ff-kubelet: the harness's process kubelet. A client of the API server given by --kubeconfig.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "featureforge/k8s/client.h"
+#include "featureforge/k8s/config.h"
+#include "kubelet.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ff-kubelet: runs pods of featureforge images as local processes"};
+  std::string kubeconfig;
+  ffharness::kubelet::KubeletOptions options;
+  options.runtime.image_prefixes = {"featureforge"};
+  options.runtime.allowed_commands = {"sh", "sleep", "true", "false", "echo", "cat", "env", "python3"};
+  std::vector<std::string> prefixes, commands;
+  app.add_option("--kubeconfig", kubeconfig, "kubeconfig of the API server")->required();
+  app.add_option("--root-dir", options.root_dir, "where pod logs, working dirs and termination messages go")->required();
+  app.add_option("--node-name", options.node_name, "the Node this kubelet registers");
+  app.add_option("--featureforge-binary", options.runtime.featureforge_binary, "what command `featureforge` runs");
+  app.add_option("--image-prefix", prefixes, "images (repository or its last path part) starting with this run (repeatable; default featureforge)");
+  app.add_option("--allow-command", commands, "extra command[0] names allowed besides featureforge (repeatable; default sh sleep true false echo cat env python3)");
+  app.add_option("--ip-prefix", options.ip_prefix, "pod IPs are PREFIX.X.Y (default 127.0)");
+  CLI11_PARSE(app, argc, argv);
+  if (!prefixes.empty()) options.runtime.image_prefixes = prefixes;
+  if (!commands.empty()) options.runtime.allowed_commands = commands;
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto config = featureforge::k8s::LoadKubeconfig(kubeconfig);
+  if (!config.ok()) {
+    std::cerr << "ff-kubelet: " << config.status().ToString() << "\n";
+    return 1;
+  }
+  config->user_agent = "ff-kubelet";
+  auto client = featureforge::k8s::Client::Create(*config);
+  if (!client.ok()) {
+    std::cerr << "ff-kubelet: " << client.status().ToString() << "\n";
+    return 1;
+  }
+  ffharness::kubelet::ProcessKubelet kubelet(*client, options);
+  auto started = kubelet.Start();
+  if (!started.ok()) {
+    std::cerr << "ff-kubelet: " << started.ToString() << "\n";
+    return 1;
+  }
+  std::cout << "ff-kubelet running node " << options.node_name << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  kubelet.Stop();
+  std::cout << "ff-kubelet stopped" << std::endl;
+  return 0;
+}

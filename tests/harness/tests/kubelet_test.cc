@@ -1,0 +1,262 @@
+// The process kubelet and the Deployment controller against ff-apiserver, driven by kubectl.
+#include <gmock/gmock.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "harness_test_util.h"
+
+namespace ffharness::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class KubeletTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ApiServerProcess();
+    ASSERT_TRUE(server_->Start());
+    kubelet_ = new BackgroundCommand({BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig", server_->kubeconfig(),
+                                      "--root-dir", server_->dir() + "/kubelet"},
+                                     server_->dir() + "/kubelet.log");
+    controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"), "--kubeconfig",
+                                         server_->kubeconfig()},
+                                        server_->dir() + "/controller.log");
+  }
+  static void TearDownTestSuite() {
+    delete controller_;
+    delete kubelet_;  // SIGKILL; the pods' own process groups are killed by the tests' deletes
+    delete server_;
+  }
+  CommandResult Kubectl(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    return server_->Kubectl(args, stdin_text);
+  }
+  std::string Jsonpath(const std::string& object, const std::string& path) {
+    return Kubectl({"get", object, "-o", "jsonpath={" + path + "}"}).out;
+  }
+  // kubectl wait for a pod phase (generous timeout: a safety net, not an assertion on speed).
+  int WaitPhase(const std::string& pod, const std::string& phase) {
+    return Kubectl({"wait", "--for=jsonpath={.status.phase}=" + phase, "pod/" + pod, "--timeout=120s"}).exit_code;
+  }
+  std::string Logs() { return kubelet_->Output(); }
+
+  static ApiServerProcess* server_;
+  static BackgroundCommand* kubelet_;
+  static BackgroundCommand* controller_;
+};
+
+ApiServerProcess* KubeletTest::server_ = nullptr;
+BackgroundCommand* KubeletTest::kubelet_ = nullptr;
+BackgroundCommand* KubeletTest::controller_ = nullptr;
+
+TEST_F(KubeletTest, PodRunsToSuccessWithEnvLogsAndTerminationMessage) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {greeting: hello, extra: from-envfrom}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {token: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ok, labels: {app: ok}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: featureforge:test
+    command: [sh, -c]
+    args: ['echo "$(GREETING) $TOKEN $POD_NAME $APP $MY_IP $EXTRA"; printf rows=42 > $FF_TERMINATION_MESSAGE_PATH']
+    envFrom: [{configMapRef: {name: settings}, prefix: CM_}]
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: APP, valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}}
+    - {name: MY_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: EXTRA, value: "$(CM_extra)"}
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(WaitPhase("ok", "Succeeded"), 0) << Logs();
+  std::string ip = Jsonpath("pod/ok", ".status.podIP");
+  EXPECT_THAT(ip, StartsWith("127.0."));
+  EXPECT_EQ(Jsonpath("pod/ok", ".status.containerStatuses[0].state.terminated.message"), "rows=42");
+  EXPECT_EQ(Jsonpath("pod/ok", ".status.containerStatuses[0].state.terminated.exitCode"), "0");
+  r = Kubectl({"logs", "ok"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hello s3cret ok ok " + ip + " from-envfrom\n");
+  EXPECT_THAT(Kubectl({"get", "pod", "ok"}).out, HasSubstr("Completed"));
+}
+
+TEST_F(KubeletTest, ExitCodesRestartPoliciesAndFailures) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: fails}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: featureforge:test, command: [sh, -c, 'echo oops >&2; exit 3'],
+                terminationMessagePolicy: FallbackToLogsOnError}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: retries}
+spec:
+  restartPolicy: OnFailure
+  containers: [{name: c, image: featureforge:test, command: [sh, -c, 'if [ -f marker ]; then exit 0; fi; touch marker; exit 1']}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: foreign}
+spec:
+  containers: [{name: c, image: 'nginx:1.27'}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: forbidden}
+spec:
+  containers: [{name: c, image: featureforge:test, command: [rm, -rf, /tmp/x]}]
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(WaitPhase("fails", "Failed"), 0) << Logs();
+  EXPECT_EQ(Jsonpath("pod/fails", ".status.containerStatuses[0].state.terminated.exitCode"), "3");
+  EXPECT_EQ(Jsonpath("pod/fails", ".status.containerStatuses[0].state.terminated.message"), "oops\n");
+  ASSERT_EQ(WaitPhase("retries", "Succeeded"), 0) << Logs();
+  EXPECT_EQ(Jsonpath("pod/retries", ".status.containerStatuses[0].restartCount"), "1");
+  EXPECT_EQ(Jsonpath("pod/retries", ".status.containerStatuses[0].lastState.terminated.exitCode"), "1");
+  ASSERT_EQ(WaitPhase("foreign", "Failed"), 0) << Logs();
+  EXPECT_EQ(Jsonpath("pod/foreign", ".status.reason"), "UnsupportedImage");
+  EXPECT_THAT(Jsonpath("pod/foreign", ".status.message"), HasSubstr("\"nginx:1.27\" is not a featureforge image"));
+  ASSERT_EQ(WaitPhase("forbidden", "Failed"), 0) << Logs();
+  EXPECT_EQ(Jsonpath("pod/forbidden", ".status.reason"), "ContainerCannotRun");
+  EXPECT_THAT(Jsonpath("pod/forbidden", ".status.message"), HasSubstr("command \"rm\" is not allowed"));
+}
+
+TEST_F(KubeletTest, ReadinessProbeOnOwnLoopbackIpAndDeleteKillsProcess) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: http
+    image: featureforge:test
+    command: [python3, -m, http.server, "8080", --bind, "$(POD_IP)"]
+    env: [{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Kubectl({"wait", "--for=condition=Ready", "pod/web", "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << Logs();
+  EXPECT_THAT(Kubectl({"get", "pod", "web"}).out, HasSubstr("1/1"));
+  std::string container_id = Jsonpath("pod/web", ".status.containerStatuses[0].containerID");
+  ASSERT_THAT(container_id, StartsWith("process://"));
+  pid_t pid = std::stoi(container_id.substr(10));
+  EXPECT_EQ(kill(pid, 0), 0);
+  r = Kubectl({"delete", "pod", "web", "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(Kubectl({"get", "pod", "web"}).exit_code, 0);
+  // The kubelet reaped it before deleting the pod: the pid is gone (or reused by an unrelated
+  // process of another group, which kill(pid, 0) cannot tell; check the group instead).
+  EXPECT_NE(kill(-pid, 0), 0);
+}
+
+TEST_F(KubeletTest, DeploymentCreatesRollsAndScalesPods) {
+  const std::string deployment = R"YAML(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers: [{name: c, image: featureforge:test, command: [sleep, "1000"], env: [{name: V, value: "1"}]}]
+)YAML";
+  ASSERT_EQ(server_->Apply(deployment).exit_code, 0);
+  auto r = Kubectl({"rollout", "status", "deployment/app", "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto pods = [&] { return Kubectl({"get", "pods", "-l", "app=app", "-o", "jsonpath={.items[*].metadata.name}"}).out; };
+  std::string first = pods();
+  EXPECT_EQ(std::count(first.begin(), first.end(), ' '), 1) << first;
+  EXPECT_EQ(Jsonpath("deployment/app", ".status.availableReplicas"), "2");
+  EXPECT_THAT(Kubectl({"get", "deployment", "app"}).out, HasSubstr("2/2"));
+  std::string rolled = deployment;
+  rolled.replace(rolled.find("value: \"1\""), 10, "value: \"2\"");
+  ASSERT_EQ(server_->Apply(rolled).exit_code, 0);
+  r = Kubectl({"rollout", "status", "deployment/app", "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::string second;
+  for (int i = 0; i < 600; ++i) {  // old pods terminate gracefully after the new ones are ready
+    second = pods();
+    if (std::count(second.begin(), second.end(), ' ') == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(std::count(second.begin(), second.end(), ' '), 1) << second;
+  EXPECT_EQ(second.find(first.substr(0, first.find(' '))), std::string::npos) << first << " vs " << second;
+  ASSERT_EQ(Kubectl({"scale", "deployment", "app", "--replicas=1"}).exit_code, 0);
+  r = Kubectl({"rollout", "status", "deployment/app", "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Kubectl({"delete", "deployment", "app"}).exit_code, 0);
+  std::string left;
+  for (int i = 0; i < 600; ++i) {
+    left = pods();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left, "") << "pods are garbage collected with their Deployment";
+}
+
+}  // namespace
+}  // namespace ffharness::testing
+
+namespace ffharness::testing {
+namespace {
+
+TEST(FfclusterTest, StartsEverythingWritesKubeconfigAndStopsCleanly) {
+  const char* source = std::getenv("FEATUREFORGE_SOURCE_DIR");
+  if (source == nullptr) source = FF_HARNESS_SOURCE_DIR;
+  std::string script = std::string(source) + "/tests/harness/ffcluster";
+  char pattern[] = "/tmp/ffclusterXXXXXX";
+  std::string dir = mkdtemp(pattern);
+  std::string build = BinaryPath("");
+  auto r = RunCommand({script, "start", "--dir", dir, "--build-dir", build});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("export KUBECONFIG=" + dir + "/kubeconfig"));
+  std::vector<std::string> kubectl = {"kubectl", "--kubeconfig", dir + "/kubeconfig", "--cache-dir", dir + "/cache"};
+  auto with = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = kubectl;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  };
+  r = RunCommand(with({"wait", "--for=condition=Ready", "node/ff-node", "--timeout=60s"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = RunCommand(with({"apply", "-f", "-"}),
+                 "apiVersion: v1\nkind: Pod\nmetadata: {name: s}\nspec:\n  containers: [{name: c, image: featureforge:t, command: [sleep, '1000']}]\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCommand(with({"wait", "--for=condition=Ready", "pod/s", "--timeout=60s"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  pid_t pid = std::stoi(RunCommand(with({"get", "pod", "s", "-o", "jsonpath={.status.containerStatuses[0].containerID}"})).out.substr(10));
+  EXPECT_EQ(RunCommand({script, "status", "--dir", dir}).exit_code, 0);
+  r = RunCommand({script, "stop", "--dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(kill(-pid, 0), 0) << "stopping the kubelet kills its pods' processes";
+  EXPECT_NE(RunCommand({script, "status", "--dir", dir}).exit_code, 0);
+  EXPECT_TRUE(std::ifstream(dir + "/apiserver/state.json").good()) << "the API server saved its state";
+  RunCommand({"rm", "-rf", dir});
+}
+
+}  // namespace
+}  // namespace ffharness::testing
