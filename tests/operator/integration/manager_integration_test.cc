@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -426,8 +427,18 @@ TEST(ManagerIntegrationTest, OnlyTheLeaderReconcilesAndAStandbyTakesOverWhenItIs
 
   // Kill the leader without any chance to release: the standby waits out the lease.
   a.Signal(SIGKILL);
+  auto killed_at = std::chrono::steady_clock::now();
   names.push_back("after-failover");
   ASSERT_TRUE(client->Create(k8s::resources::ConfigMaps(), ConfigMap(ns, names.back())).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return LeaseSpec(*client, ns).value("holderIdentity", "") == "replica-b"; }));
+  // Reported, not asserted (timings on a shared machine are noisy): expected about the lease
+  // duration (3 s) plus one retry period.
+  std::cout << "standby took over "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - killed_at)
+                   .count()
+            << " ms after the leader was killed (lease 3000 ms, retry 500 ms)" << std::endl;
   ASSERT_TRUE(WaitUntil([&] { return AllSeenBy(*client, ns, names, "replica-b"); }));
   k8s::Json spec = LeaseSpec(*client, ns);
   EXPECT_EQ(spec.value("holderIdentity", ""), "replica-b");
