@@ -249,7 +249,21 @@ void Manager::StopWorkers() {
 
 void Manager::WorkerLoop(Controller* controller, std::shared_ptr<WorkQueue> queue) {
   // Never reconcile from a partial cache.
+  auto waiting_since = std::chrono::steady_clock::now();
+  auto next_report = waiting_since + std::chrono::seconds(30);
   while (!CachesSynced() && !queue->ShuttingDown()) {
+    if (std::chrono::steady_clock::now() >= next_report) {
+      next_report += std::chrono::seconds(30);
+      std::string pending;
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [type, informer] : informers_) {
+        if (informer->HasSynced()) continue;
+        pending += (pending.empty() ? "" : "; ") + type.QualifiedName() + " (" +
+                   informer->last_error() + ")";
+      }
+      spdlog::warn("controller {}: still waiting for caches to sync: {}", controller->options.name,
+                   pending);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   while (auto key = queue->Get()) {
