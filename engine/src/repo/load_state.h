@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,6 +75,15 @@ struct QueryProblem {
 std::optional<QueryProblem> CheckBatchQuery(offline::DuckConnection& connection,
                                             const std::string& query,
                                             const std::vector<std::string>& sources);
+
+class MapReader;
+// `embedding:` / `vector_index:` of a batch view (parse_embedding.cc).
+void ParseEmbeddingBlocks(MapReader& reader, FeatureView* view, FieldLines* lines);
+// Checks that need the split schema: output is an Array(Float32) feature, source column text.
+void CheckEmbeddingView(const FeatureView& view, const FieldLines& lines,
+                        const std::vector<SchemaEntry>& schema,
+                        const std::function<void(const std::string&, int, const std::string&)>&
+                            report);
 
 // "entity 'driver'", or "entity #3" when the item has no name yet.
 std::string Subject(const std::string& kind, const std::string& name, size_t index);

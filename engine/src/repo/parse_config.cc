@@ -106,10 +106,11 @@ void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config) {
   if (!section) return;
   std::string type = section->String("type").value_or("sqlite");
   if (type == "sqlite") {
-    section->CheckFields({"type", "path"});
+    section->CheckFields({"type", "path", "vector_index_path"});
     if (auto path = section->String("path")) config->path = *path;
   } else if (type == "redis") {
-    section->CheckFields({"type", "connection_string", "key_ttl_seconds", "redis_type"});
+    section->CheckFields(
+        {"type", "connection_string", "key_ttl_seconds", "redis_type", "vector_index_path"});
     if (auto conn = section->String("connection_string", true)) {
       std::string problem = CheckRedisConnectionString(*conn);
       if (problem.empty()) {
@@ -132,6 +133,7 @@ void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config) {
     section->Report("type", "online store '" + type + "' (only sqlite or redis)", true);
     return;
   }
+  if (auto path = section->String("vector_index_path")) config->vector_index_path = *path;
   config->type = type;
 }
 

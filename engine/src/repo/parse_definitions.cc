@@ -198,7 +198,8 @@ void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch,
                                       "online", "offline",  "description", "tags"};
   if (is_batch) {
     allowed.insert(allowed.end(),
-                   {"sources", "query", "path", "timestamp_field", "created_timestamp_column"});
+                   {"sources", "query", "path", "timestamp_field", "created_timestamp_column",
+                    "embedding", "vector_index"});
   } else {
     allowed.push_back("source");
   }
@@ -254,6 +255,7 @@ void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch,
       lines["query.first_line"] = first;
     }
     lines["path"] = reader.LineOf("path");
+    ParseEmbeddingBlocks(reader, &view, &lines);
   } else {
     view.source = reader.String("source", true).value_or("");
     lines["source"] = reader.LineOf("source");

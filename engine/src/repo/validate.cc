@@ -198,6 +198,7 @@ void CheckViews(LoadState* state, std::unique_ptr<offline::DuckConnection>* sql)
       report("schema", LineOr(lines, "schema", 0),
              "declares no features (only join keys and timestamp columns)");
     }
+    CheckEmbeddingView(view, lines, state->view_schemas[v], report);
   }
 }
 

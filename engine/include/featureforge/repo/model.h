@@ -49,6 +49,34 @@ struct DataSource {
   SourceLocation location;
 };
 
+// Embedding batch feature views: a text column of the view's rows becomes a float-list feature.
+struct EmbeddingConfig {
+  std::string source_column;         // text column of the query result
+  std::string output;                // schema feature (Array(Float32)) that receives the vectors
+  std::string embedder = "hashing";  // hashing (built-in, deterministic) | openai
+  std::string model;                 // openai: model name sent to the endpoint
+  std::string endpoint;              // openai: base URL, e.g. http://host:8000/v1
+  std::string api_key_env;           // openai: env var holding the API key; empty = no auth
+  int dimension = 0;                 // vector length; the endpoint's answers are checked
+  bool normalize = true;             // L2-normalize every vector
+  int batch_size = 64;               // texts per embedder call (HTTP request)
+  // Truncation before embedding, in Unicode characters (code points); 0 = none.
+  int max_length = 0;
+  int64_t seed = 0;                // hashing: hash seed
+  int timeout_seconds = 30;        // openai: per request
+  int max_retries = 5;             // openai: retries on 429 / 5xx / connection errors
+};
+
+enum class VectorMetric { kCosine, kL2, kInnerProduct };
+
+struct VectorIndexConfig {
+  VectorMetric metric = VectorMetric::kCosine;
+  int m = 16;                 // hnswlib M
+  int ef_construction = 200;  // hnswlib ef_construction
+  int ef_search = 64;         // hnswlib ef at query time (>= top_k is used)
+  bool exact = false;         // answer queries with a flat (exact) scan
+};
+
 struct FeatureView {
   std::string name;
   std::vector<std::string> entities;  // entity names
@@ -72,6 +100,11 @@ struct FeatureView {
   // Columns of a batch view's result; for plain views taken from the source.
   std::string timestamp_field = "event_timestamp";
   std::string created_timestamp_column;
+
+  // Embedding views (batch views only): set together; vector_index holds defaults when the
+  // definition has no `vector_index:` block.
+  std::optional<EmbeddingConfig> embedding;
+  std::optional<VectorIndexConfig> vector_index;
 
   SourceLocation location;
 
@@ -101,6 +134,9 @@ struct OnlineStoreConfig {
   std::string path = "data/online_store.db";  // sqlite: relative to the repo root
   std::string connection_string;  // redis: "host:port[,db=N][,password=...]"
   int64_t key_ttl_seconds = 0;    // redis: 0 = keys never expire
+  // Folder of the vector indexes of embedding views (relative to the repo root). Empty = next
+  // to the SQLite file ("<path>.vectors"); for redis "data/vector_index".
+  std::string vector_index_path;
 };
 
 struct OfflineStoreConfig {
