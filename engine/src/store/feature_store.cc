@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 
@@ -13,6 +14,8 @@
 #include "featureforge/repo/loader.h"
 #include "featureforge/retrieval/historical.h"
 #include "featureforge/serving/online_features.h"
+#include "featureforge/vectors/embedding_views.h"
+#include "featureforge/vectors/retrieval.h"
 
 namespace featureforge::store {
 namespace {
@@ -95,7 +98,7 @@ int64_t MaterializeResult::total_rows_written() const {
 }
 
 FeatureStore::FeatureStore(repo::Repo repo, const Clock& clock)
-    : repo_(std::move(repo)), clock_(clock) {}
+    : repo_(std::move(repo)), clock_(clock), index_cache_(std::make_unique<vectors::IndexCache>()) {}
 FeatureStore::~FeatureStore() = default;
 
 Result<std::unique_ptr<FeatureStore>> FeatureStore::Open(const std::string& repo_dir,
@@ -189,8 +192,11 @@ Result<MaterializeResult> FeatureStore::Materialize(const MaterializeRequest& re
         request.chunk_size > 0 ? request.chunk_size : repo_.config.batch_engine.chunk_size;
     if (request.progress) options.progress = request.progress(view->name);
     auto started = std::chrono::steady_clock::now();
-    auto done =
-        materialize::MaterializeView(*offline, repo_, *view, window, partition, *online, options);
+    // Embedding views also compute their vectors and keep their vector index in step.
+    auto done = view->embedding ? vectors::MaterializeEmbeddingView(*offline, repo_, *view, window,
+                                                                     partition, *online, options)
+                                : materialize::MaterializeView(*offline, repo_, *view, window,
+                                                               partition, *online, options);
     if (!done.ok()) return done.status().WithContext("materialize " + view->name);
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     run.rows_read = done->rows_read;
@@ -307,6 +313,52 @@ Result<RepoListing> FeatureStore::List() {
     listing.views.push_back(std::move(item));
   }
   return listing;
+}
+
+Result<nlohmann::json> FeatureStore::RetrieveOnlineDocuments(const DocumentsRequest& request) {
+  if (request.features.empty()) {
+    return Status::InvalidArgument("features: name the embedding view's features (view:feature)");
+  }
+  vectors::DocumentQuery query;
+  for (const auto& ref : request.features) {
+    const size_t colon = ref.find(':');
+    const std::string view = ref.substr(0, colon);
+    if (!query.view.empty() && view != query.view) {
+      return Status::InvalidArgument("features: all features must come from one view, got '" +
+                                     query.view + "' and '" + view + "'");
+    }
+    query.view = view;
+    if (colon == std::string::npos) {
+      const repo::FeatureView* v = repo_.FindFeatureView(view);
+      if (v == nullptr) return Status::InvalidArgument("unknown feature view '" + view + "'");
+      for (const auto& f : v->features) query.features.push_back(f.name);
+    } else {
+      query.features.push_back(ref.substr(colon + 1));
+    }
+  }
+  query.vector = request.query;
+  query.text = request.query_string;
+  query.top_k = request.top_k;
+  query.exact = request.exact;
+  query.ef_search = request.ef_search;
+  if (!request.distance_metric.empty()) {
+    std::string metric = request.distance_metric;
+    for (char& c : metric) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (metric == "COSINE") {
+      query.metric = repo::VectorMetric::kCosine;
+    } else if (metric == "L2") {
+      query.metric = repo::VectorMetric::kL2;
+    } else if (metric == "IP") {
+      query.metric = repo::VectorMetric::kInnerProduct;
+    } else {
+      return Status::InvalidArgument("distance_metric: '" + request.distance_metric +
+                                     "' is not COSINE, L2 or IP");
+    }
+  }
+  FF_ASSIGN_OR_RETURN(auto online, online::OpenOnlineStore(repo_));
+  FF_ASSIGN_OR_RETURN(auto response, vectors::RetrieveOnlineDocuments(
+                                         repo_, *online, *index_cache_, query, clock_.Now()));
+  return serving::ToFeastJson(response);
 }
 
 }  // namespace featureforge::store

@@ -18,6 +18,10 @@
 #include "featureforge/repo/model.h"
 #include "featureforge/types/value.h"
 
+namespace featureforge::vectors {
+class IndexCache;
+}
+
 namespace featureforge::store {
 
 struct PartitionSpec {
@@ -94,6 +98,20 @@ struct OnlineRequest {
   bool full_feature_names = false;
 };
 
+// Top-k documents of an embedding view (Feast's retrieve_online_documents_v2 /
+// POST /retrieve-online-documents).
+struct DocumentsRequest {
+  // "view:feature" refs, all of one embedding view (the embedding itself may be among them);
+  // a bare "view" names the view and returns every feature of it.
+  std::vector<std::string> features;
+  std::optional<std::vector<float>> query;  // query vector, or
+  std::string query_string;                 // query text, embedded with the view's embedder
+  int top_k = 10;
+  std::string distance_metric;  // optional "COSINE" | "L2" | "IP": must match the index
+  std::optional<bool> exact;    // flat search; unset = the view's vector_index.exact
+  int ef_search = 0;            // 0 = the view's vector_index.ef_search
+};
+
 // What `list` shows.
 struct ViewListing {
   std::string name;
@@ -135,11 +153,17 @@ class FeatureStore {
   Result<std::map<std::string, std::vector<Value>>> ParseEntityColumns(
       const std::vector<std::string>& specs) const;
   Result<RepoListing> List();
+  // Nearest documents first, in Feast's feature-server JSON shape (as GetOnlineFeatures):
+  // metadata.feature_names = [join keys..., features..., "distance"]. Thread-safe; vector
+  // indexes are cached and reloaded when a materialization saved a newer one.
+  // InvalidArgument for bad requests, FailedPrecondition when the view was never materialized.
+  Result<nlohmann::json> RetrieveOnlineDocuments(const DocumentsRequest& request);
 
  private:
   FeatureStore(repo::Repo repo, const Clock& clock);
   repo::Repo repo_;
   const Clock& clock_;
+  std::unique_ptr<vectors::IndexCache> index_cache_;
 };
 
 }  // namespace featureforge::store
