@@ -159,7 +159,8 @@ Result<bool> OfflineStore::PathExists(const std::string& path) {
 }
 
 Status OfflineStore::WriteResult(const std::string& select_sql, const std::string& target,
-                                 repo::FileFormat format) {
+                                 repo::FileFormat format,
+                                 const std::function<Status(const std::string&)>& inspect) {
   const bool remote = IsRemote(target);
   std::error_code ec;
   std::string local_target = LocalPath(target);
@@ -180,8 +181,10 @@ Status OfflineStore::WriteResult(const std::string& select_sql, const std::strin
     fs::remove(temp, ec);
     return copied;
   }
-  Status moved;
-  if (remote) {
+  Status moved = inspect ? inspect(temp) : Status::OK();
+  if (!moved.ok()) {
+    // Nothing published: the target keeps its previous content.
+  } else if (remote) {
     auto store = OpenObjectStore(target);
     moved = store.ok() ? (*store)->PutFile(target, temp) : store.status();
     if (!moved.ok()) moved = moved.WithContext("uploading " + target);

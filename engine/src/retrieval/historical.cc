@@ -15,7 +15,19 @@ namespace fs = std::filesystem;
 using offline::QuoteIdentifier;
 
 constexpr const char* kEntityTsColumn = "__ff_entity_ts";
-constexpr const char* kRowColumn = "__ff_row";
+constexpr const char* kEntityOrderColumn = "__ff_entity_order";
+constexpr const char* kFeatureOrderColumn = "__ff_order";
+
+// A HUGEINT ordering (event ts, created ts): ts * 2^64 + (created + 2^63), NULL created -> 0.
+// For an entity row (`created_sql` empty) the low bits are all ones: it ranks after every
+// feature row with the same ts, whatever its created ts.
+std::string OrderKeySql(const std::string& ts_sql, const std::string& created_sql) {
+  const std::string high =
+      "CAST(epoch_us(" + ts_sql + ") AS HUGEINT) * CAST('18446744073709551616' AS HUGEINT)";
+  if (created_sql.empty()) return high + " + CAST('18446744073709551615' AS HUGEINT)";
+  return high + " + COALESCE(CAST(epoch_us(" + created_sql +
+         ") AS HUGEINT) + CAST('9223372036854775808' AS HUGEINT), CAST(0 AS HUGEINT))";
+}
 
 struct ResolvedView {
   const repo::FeatureView* view = nullptr;
@@ -84,11 +96,10 @@ Status NameOutputs(const std::vector<std::string>& entity_columns, bool full_fea
   return Status::OK();
 }
 
-// The feature rows a view contributes: timestamped, keyed, one row per (key, event ts) — the
-// newest created ts wins when the view has a created column. Rows outside the entity rows'
-// time span (widened by the ttl) can never match and are dropped before the join.
+// The feature rows a view contributes: timestamped and keyed, with the (event ts, created ts)
+// order key when the view has a created column. Rows outside the entity rows' time span
+// (widened by the ttl) can never match and are dropped before the join.
 std::string FeatureRowsSql(const ResolvedView& resolved, const std::string& entities) {
-  std::string keys;
   const std::string ts = offline::kEventTsColumn;
   std::string where = ts + " IS NOT NULL AND " + ts + " <= (SELECT max(" + kEntityTsColumn +
                       ") FROM " + QuoteIdentifier(entities) + ")";
@@ -98,15 +109,13 @@ std::string FeatureRowsSql(const ResolvedView& resolved, const std::string& enti
              std::to_string(resolved.view->ttl) + " AS BIGINT))";
   }
   for (const auto& key : resolved.columns.join_keys) {
-    keys += QuoteIdentifier(key) + ", ";
     where += " AND " + QuoteIdentifier(key) + " IS NOT NULL";
   }
-  std::string sql = "SELECT * FROM (" + resolved.typed_sql + ") WHERE " + where;
+  std::string sql = "SELECT *";
   if (!resolved.columns.created_timestamp_column.empty()) {
-    sql += " QUALIFY row_number() OVER (PARTITION BY " + keys + offline::kEventTsColumn +
-           " ORDER BY " + offline::kCreatedTsColumn + " DESC NULLS LAST) = 1";
+    sql += ", " + OrderKeySql(ts, offline::kCreatedTsColumn) + " AS " + kFeatureOrderColumn;
   }
-  return sql;
+  return sql + " FROM (" + resolved.typed_sql + ") WHERE " + where;
 }
 
 Result<std::vector<int64_t>> QueryInts(offline::DuckConnection& connection,
@@ -188,21 +197,35 @@ Result<RetrievalStats> GetHistoricalFeatures(
 
   const std::string entities = offline.NewTempName("entities");
   temps.Add(entities);
-  Status loaded = db.Execute("CREATE TEMP TABLE " + QuoteIdentifier(entities) +
-                             " AS SELECT *, CAST(" + QuoteIdentifier(kEntityTimestampColumn) +
-                             " AS TIMESTAMP) AS " + kEntityTsColumn + " FROM " + entity_read);
+  const std::string entity_ts =
+      "CAST(" + QuoteIdentifier(kEntityTimestampColumn) + " AS TIMESTAMP)";
+  Status loaded =
+      db.Execute("CREATE TEMP TABLE " + QuoteIdentifier(entities) + " AS SELECT *, " + entity_ts +
+                 " AS " + kEntityTsColumn + ", " + OrderKeySql(entity_ts, "") + " AS " +
+                 kEntityOrderColumn + " FROM " + entity_read);
   if (!loaded.ok()) return loaded.WithContext("entity file " + entity_file);
 
   // One ASOF LEFT JOIN per view: the latest feature row with ts <= entity ts for equal keys;
   // the ttl lower bound is applied to that row (if the latest is too old, all older ones are).
-  std::string with_sql, select_sql, join_sql, match_sql;
-  select_sql = "SELECT e.rowid AS " + std::string(kRowColumn);
-  for (const auto& column : entity_columns) select_sql += ", e." + QuoteIdentifier(column);
+  // Views with a created column join on a 128-bit order key, event ts in the high 64 bits and
+  // created ts in the low ones (NULL lowest), against the entity ts with the highest low bits:
+  // one ASOF join then also breaks event-ts ties by created ts, without a separate sort.
+  std::string with_sql, select_sql, join_sql;
+  select_sql = "SELECT ";
+  for (size_t c = 0; c < entity_columns.size(); ++c) {
+    select_sql += (c ? ", e." : "e.") + QuoteIdentifier(entity_columns[c]);
+  }
+  std::string output_columns;
+  RetrievalStats stats;
+  stats.output_path = output_path;
+  stats.output_columns = entity_columns;
+  std::vector<std::string> any_value_sql;  // per view: "some feature of it is not NULL"
   for (size_t v = 0; v < views.size(); ++v) {
     ResolvedView& resolved = views[v];
     FF_ASSIGN_OR_RETURN(resolved.typed_sql,
                         offline.TypedViewSql(*resolved.view, resolved.features));
     const std::string alias = "f" + std::to_string(v);
+    const bool by_created = !resolved.columns.created_timestamp_column.empty();
     with_sql += (with_sql.empty() ? "WITH " : ", ") + alias + " AS (" +
                 FeatureRowsSql(resolved, entities) + ")";
     std::string on;
@@ -211,7 +234,10 @@ Result<RetrievalStats> GetHistoricalFeatures(
       on += "CAST(e." + key + " AS " + offline::DuckSqlType(resolved.columns.join_key_types[k]) +
             ") = " + alias + "." + key + " AND ";
     }
-    on += std::string("e.") + kEntityTsColumn + " >= " + alias + "." + offline::kEventTsColumn;
+    on +=
+        by_created
+            ? std::string("e.") + kEntityOrderColumn + " >= " + alias + "." + kFeatureOrderColumn
+            : std::string("e.") + kEntityTsColumn + " >= " + alias + "." + offline::kEventTsColumn;
     join_sql += " ASOF LEFT JOIN " + alias + " ON " + on;
     // DuckDB's ASOF operator pairs a NULL entity timestamp with the latest row (NULL sorts
     // last), so a NULL entity timestamp is excluded here explicitly.
@@ -222,49 +248,41 @@ Result<RetrievalStats> GetHistoricalFeatures(
                 kEntityTsColumn + " - to_microseconds(CAST(" + std::to_string(resolved.view->ttl) +
                 " AS BIGINT))";
     }
+    std::string any_value;
     for (size_t f = 0; f < resolved.features.size(); ++f) {
+      const std::string& name = resolved.output_names[f];
       select_sql += ", CASE WHEN " + in_ttl + " THEN " + alias + "." +
-                    QuoteIdentifier(resolved.features[f]) + " END AS " +
-                    QuoteIdentifier(resolved.output_names[f]);
-    }
-    const std::string match_column = "__ff_match_" + std::to_string(v);
-    select_sql += ", (" + in_ttl + ") AS " + match_column;
-    match_sql += (match_sql.empty() ? "" : ", ") + std::string("CAST(count_if(") + match_column +
-                 ") AS BIGINT)";
-  }
-
-  const std::string joined = offline.NewTempName("joined");
-  temps.Add(joined);
-  Status built =
-      db.Execute("CREATE TEMP TABLE " + QuoteIdentifier(joined) + " AS " + with_sql + " " +
-                 select_sql + " FROM " + QuoteIdentifier(entities) + " AS e" + join_sql);
-  if (!built.ok()) return built.WithContext("point-in-time join");
-
-  RetrievalStats stats;
-  stats.output_path = output_path;
-  FF_ASSIGN_OR_RETURN(std::vector<int64_t> counts,
-                      QueryInts(db, "SELECT CAST(count(*) AS BIGINT), " + match_sql + " FROM " +
-                                        QuoteIdentifier(joined)));
-  stats.entity_rows = counts[0];
-  std::string output_columns;
-  for (const auto& column : entity_columns) {
-    stats.output_columns.push_back(column);
-    output_columns += (output_columns.empty() ? "" : ", ") + QuoteIdentifier(column);
-  }
-  for (size_t v = 0; v < views.size(); ++v) {
-    stats.views.push_back({views[v].view->name, counts[v + 1]});
-    for (const auto& name : views[v].output_names) {
+                    QuoteIdentifier(resolved.features[f]) + " END AS " + QuoteIdentifier(name);
       stats.output_columns.push_back(name);
-      output_columns += ", " + QuoteIdentifier(name);
+      any_value += (any_value.empty() ? "" : " OR ") + QuoteIdentifier(name) + " IS NOT NULL";
     }
+    any_value_sql.push_back(any_value.empty() ? "FALSE" : any_value);
   }
+  FF_ASSIGN_OR_RETURN(
+      std::vector<int64_t> entity_count,
+      QueryInts(db, "SELECT CAST(count(*) AS BIGINT) FROM " + QuoteIdentifier(entities)));
+  stats.entity_rows = entity_count.at(0);
+  const auto format_of_output = offline::FormatFromExtension(output_path);
 
-  // Written to a temporary file first: readers never see a partial output.
-  const auto format = offline::FormatFromExtension(output_path);
-  Status written = offline.WriteResult(
-      "SELECT " + output_columns + " FROM " + QuoteIdentifier(joined) + " ORDER BY " + kRowColumn,
-      output_path, format);
-  if (!written.ok()) return written.WithContext("writing " + output_path);
+  // Per-view counts come from the finished local file, before it is published.
+  auto count_values = [&](const std::string& local_file) -> Status {
+    std::string sql = "SELECT ";
+    for (size_t v = 0; v < any_value_sql.size(); ++v) {
+      sql += (v ? ", " : "") + std::string("CAST(count_if(") + any_value_sql[v] + ") AS BIGINT)";
+    }
+    FF_ASSIGN_OR_RETURN(
+        std::vector<int64_t> counts,
+        QueryInts(db, sql + " FROM " + offline::ReadFunctionSql(local_file, format_of_output)));
+    for (size_t v = 0; v < views.size(); ++v) {
+      stats.views.push_back({views[v].view->name, counts.at(v)});
+    }
+    return Status::OK();
+  };
+  Status written =
+      offline.WriteResult(with_sql + " " + select_sql + " FROM " + QuoteIdentifier(entities) +
+                              " AS e" + join_sql + " ORDER BY e.rowid",
+                          output_path, format_of_output, count_values);
+  if (!written.ok()) return written.WithContext("point-in-time join into " + output_path);
 
   stats.message = std::to_string(stats.entity_rows) + " entity rows";
   if (stats.entity_rows == 0) {
@@ -272,7 +290,8 @@ Result<RetrievalStats> GetHistoricalFeatures(
                     " holds only the column names";
   } else {
     for (const auto& view : stats.views) {
-      stats.message += ", " + view.view + ": " + std::to_string(view.rows_matched) + " matched";
+      stats.message +=
+          ", " + view.view + ": " + std::to_string(view.rows_with_values) + " with values";
     }
     stats.message += " -> " + output_path;
   }

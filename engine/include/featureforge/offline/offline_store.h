@@ -3,6 +3,7 @@
 // source; batch views read their compute-once `path`, or run their `query` while it is absent).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,9 +55,11 @@ class OfflineStore {
   // Runs `select_sql` and writes its result to `target` (a local path or an object-store URI)
   // as Parquet or CSV with a header, atomically: a local temporary file, then rename (local)
   // or upload (object store, whose PUT replaces the object at once). On failure `target` is
-  // untouched.
+  // untouched. `inspect`, when given, runs on the complete local file before it is published
+  // (e.g. to compute statistics); its error aborts the write.
   Status WriteResult(const std::string& select_sql, const std::string& target,
-                     repo::FileFormat format);
+                     repo::FileFormat format,
+                     const std::function<Status(const std::string& local_file)>& inspect = {});
   // True when `path` exists: a local stat, or an object-store lookup for URIs.
   Result<bool> PathExists(const std::string& path);
 

@@ -17,7 +17,9 @@ inline constexpr const char* kEntityTimestampColumn = "event_timestamp";
 
 struct ViewRetrievalStats {
   std::string view;
-  int64_t rows_matched = 0;  // entity rows that found a feature row within the ttl
+  // Entity rows that got at least one non-NULL feature of the view (a row whose match holds
+  // only NULL values counts as without values).
+  int64_t rows_with_values = 0;
 };
 
 struct RetrievalStats {
@@ -33,7 +35,8 @@ struct RetrievalStats {
 // Parquet file; it holds `event_timestamp` and the join keys of every requested view) and each
 // projection, joins the latest feature row of that view with the same keys and
 //   entity_ts - ttl <= feature_ts <= entity_ts      (ttl 0: no lower bound),
-// ties on feature_ts broken by the created timestamp, newest first. Entity rows without a
+// ties on feature_ts broken by the created timestamp, newest first (NULL created ranks last;
+// rows equal in both are interchangeable). Entity rows without a
 // match get NULL features. The output keeps every entity column and the entity rows in input
 // order, followed by one column per feature named `feature` or, with full_feature_names,
 // `view__feature`. Output format by extension: .csv -> CSV with header, otherwise Parquet.
