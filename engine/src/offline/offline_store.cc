@@ -123,6 +123,9 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo)
   std::unique_ptr<OfflineStore> store(
       new OfflineStore(repo, std::move(connection).value(), scratch_dir));
   for (const auto& source : store->repo_.sources) {
+    // Object-store sources are downloaded only when first used: a run touching one view must
+    // not fetch every dataset of the repo.
+    if (IsRemote(store->repo_.ResolvePath(source.path))) continue;
     // Failures are kept and reported when the source is used (see EnsureSource).
     (void)store->EnsureSource(source.name);
   }

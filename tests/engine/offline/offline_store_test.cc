@@ -254,6 +254,7 @@ TEST_F(OfflineStoreTest, ObjectStoreSourcesAndOutputs) {
   view.path = "mem://bucket/out/doubled.parquet";
   view.features = {MakeField("doubled", ValueType::kDouble)};
   auto store = ValueOrDie(OfflineStore::Open(repo));
+  FF_ASSERT_OK(store->EnsureSource("stats"));  // object-store sources are fetched on first use
   auto rows = ReadRows(store->connection(), "SELECT count(*) FROM stats", {ValueType::kInt64});
   EXPECT_EQ(rows.at(0).at(0), Value::Int64(12));
   Status absent = store->EnsureSource("absent");

@@ -34,9 +34,9 @@ class OfflineStore {
  public:
   // Opens an in-memory DuckDB with offline_store.memory_limit/threads, TimeZone UTC, and a
   // temp_directory under scratch_dir() (so large sorts spill to disk), then registers
-  // every source as a view. A source whose files are missing or corrupt does not fail Open:
-  // its IOError (naming the source and path) is returned when the source is first used or
-  // validated.
+  // every local source as a view (object-store sources are fetched on first use). A source whose
+  // files are missing or corrupt does not fail Open: its IOError (naming the source and path) is
+  // returned when the source is first used or validated.
   static Result<std::unique_ptr<OfflineStore>> Open(const repo::Repo& repo);
 
   const repo::Repo& repo() const { return repo_; }
