@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 
+#include "featureforge/materialize/materializer.h"
 #include "featureforge/objectstore/memory_store.h"
 #include "offline_test_support.h"
 
@@ -210,6 +211,56 @@ TEST_F(HistoricalTest, MatchesBruteForceOnRandomData) {
     EXPECT_GT(with_a, matched_a / 2);
     EXPECT_GT(matched_a, 0);
     EXPECT_LT(matched_a, 500);
+  }
+}
+
+// Training and serving read the same data the same way: what materialization writes for
+// [-inf, T] equals what a point-in-time lookup at T returns, key by key (ties included).
+TEST_F(HistoricalTest, MaterializedValuesEqualPointInTimeLookupAtWindowEnd) {
+  std::mt19937_64 rng(42);
+  auto pick = [&](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+  std::vector<FeatureRow> rows;
+  std::set<std::pair<int64_t, TimestampMicros>> null_created;
+  for (int i = 0; i < 2000; ++i) {
+    FeatureRow row;
+    row.key = pick(50);
+    row.ts = kBase + pick(30) * kSecond;
+    row.value = static_cast<double>(i);
+    if (pick(4) == 0 && null_created.insert({row.key, *row.ts}).second) {
+      row.created = std::nullopt;
+    } else {
+      row.created = kBase + pick(1000000) * 1000 + i;  // unique
+    }
+    rows.push_back(row);
+  }
+  WriteFeatureRows(dir_ / "data/f.parquet", rows, "v");
+  const TimestampMicros end = kBase + 20 * kSecond;
+  std::vector<EntityRow> entities;
+  for (int64_t key = 0; key < 50; ++key) entities.push_back({key, end, key});
+  WriteEntityRows(dir_ / "entities.parquet", entities);
+  repo_.sources.push_back(MakeSource("f_src", "data/f.parquet", "created"));
+  repo_.feature_views.push_back(MakeView("f", "f_src", {MakeField("v", ValueType::kDouble)}));
+  auto offline = Open();
+
+  testing::InMemoryOnlineStore online;
+  materialize::MaterializeOptions options;
+  options.rows_per_pass = 500;  // several passes
+  ValueOrDie(materialize::MaterializeView(*offline, repo_, repo_.feature_views[0],
+                                          {materialize::kBeginningOfTime, end}, {}, online,
+                                          options));
+  ValueOrDie(GetHistoricalFeatures(*offline, repo_, dir_ / "entities.parquet", {{"f", {}}}, false,
+                                   dir_ / "out.parquet"));
+  auto offline_rows = Output(dir_ / "out.parquet", 1);
+  ASSERT_EQ(offline_rows.size(), 50u);
+  const auto& served = online.Table("test_project", "f");
+  for (int64_t key = 0; key < 50; ++key) {
+    const std::string name = "driver_id=" + std::to_string(key);
+    if (offline_rows[key][3].is_null()) {
+      EXPECT_FALSE(served.count(name)) << name;
+      continue;
+    }
+    ASSERT_TRUE(served.count(name)) << name;
+    EXPECT_EQ(served.at(name).values.at(0), offline_rows[key][3]) << name;
   }
 }
 
