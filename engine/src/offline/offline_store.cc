@@ -116,12 +116,15 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo)
   }
   std::error_code ec;
   fs::create_directories(scratch_dir, ec);  // best effort: DuckDB reports it if it must spill
-  config["temp_directory"] = scratch_dir + "/duckdb_tmp";
+  // Per store, like staging: stores of concurrent processes never share spill files.
+  const std::string instance =
+      std::to_string(::getpid()) + "-" + std::to_string(temp_counter.fetch_add(1));
+  config["temp_directory"] = scratch_dir + "/duckdb_tmp/" + instance;
   auto connection = DuckConnection::Open(":memory:", config);
   if (!connection.ok()) return connection.status().WithContext("offline store");
   FF_RETURN_IF_ERROR((*connection)->Execute("SET TimeZone = 'UTC'"));
   std::unique_ptr<OfflineStore> store(
-      new OfflineStore(repo, std::move(connection).value(), scratch_dir));
+      new OfflineStore(repo, std::move(connection).value(), scratch_dir, instance));
   for (const auto& source : store->repo_.sources) {
     // Object-store sources are downloaded only when first used: a run touching one view must
     // not fetch every dataset of the repo.
@@ -133,18 +136,26 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const repo::Repo& repo)
 }
 
 OfflineStore::OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection,
-                           std::string scratch_dir)
+                           std::string scratch_dir, const std::string& instance)
     : repo_(std::move(repo)),
       connection_(std::move(connection)),
-      scratch_dir_(std::move(scratch_dir)) {}
+      scratch_dir_(std::move(scratch_dir)),
+      instance_(instance),
+      // Private to this store: another process's store never deletes files this one reads.
+      staging_dir_(scratch_dir_ + "/staging/" + instance) {}
 
-OfflineStore::~OfflineStore() = default;
+OfflineStore::~OfflineStore() {
+  connection_.reset();  // close DuckDB before its staged and spilled files go
+  std::error_code ec;
+  fs::remove_all(staging_dir_, ec);
+  fs::remove_all(scratch_dir_ + "/duckdb_tmp/" + instance_, ec);
+}
 
 Result<std::string> OfflineStore::ReadSql(const std::string& path_or_uri, repo::FileFormat format) {
   if (!IsRemote(path_or_uri)) return ReadFunctionSql(LocalPath(path_or_uri), format);
   FF_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenObjectStore(path_or_uri));
   FF_ASSIGN_OR_RETURN(std::vector<std::string> files,
-                      StageToLocal(*store, path_or_uri, scratch_dir_ + "/staging"));
+                      StageToLocal(*store, path_or_uri, staging_dir_));
   std::vector<std::string> matching;
   for (const auto& file : files) {
     if (HasExtension(file, format)) matching.push_back(file);

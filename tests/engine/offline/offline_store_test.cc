@@ -269,6 +269,13 @@ TEST_F(OfflineStoreTest, ObjectStoreSourcesAndOutputs) {
   auto sum = ReadRows(store->connection(), "SELECT CAST(sum(doubled) AS DOUBLE) FROM " + relation,
                       {ValueType::kDouble});
   EXPECT_EQ(sum.at(0).at(0), Value::Double(30));
+  const std::string scratch = store->scratch_dir();
+  store.reset();
+  size_t staged = 0;
+  for ([[maybe_unused]] const auto& entry : fs::recursive_directory_iterator(scratch)) {
+    if (entry.is_regular_file()) staged++;
+  }
+  EXPECT_EQ(staged, 0u) << "staged or temporary files left in " << scratch;
   FF_ASSERT_OK(objects->Delete("mem://bucket/stats/part-0.parquet"));
   FF_ASSERT_OK(objects->Delete("mem://bucket/stats/part-1.parquet"));
   FF_ASSERT_OK(objects->Delete("mem://bucket/stats/_SUCCESS"));

@@ -41,14 +41,15 @@ class OfflineStore {
 
   const repo::Repo& repo() const { return repo_; }
   DuckConnection& connection() { return *connection_; }
-  // Local working space: DuckDB spill files (duckdb_tmp/), objects staged from object storage
-  // (staging/), outputs on their way to object storage (outgoing/). $FEATUREFORGE_SCRATCH_DIR,
-  // else <repo root>/data/.scratch.
+  // Local working space: DuckDB spill files (duckdb_tmp/<store>/), objects staged from object
+  // storage (staging/<store>/), both removed with the store, and outputs on their way to object
+  // storage (outgoing/). $FEATUREFORGE_SCRATCH_DIR, else <repo root>/data/.scratch.
   const std::string& scratch_dir() const { return scratch_dir_; }
 
   // The DuckDB table-function call reading `path_or_uri` in `format`: local files, directories
   // and globs directly (ReadFunctionSql); s3:// or mem:// objects, folders and globs are first
-  // downloaded under scratch_dir()/staging (a folder keeps only files with the format's
+  // downloaded under scratch_dir()/staging/<this store> (removed when the store is destroyed;
+  // a folder keeps only files with the format's
   // extension when it has any). Errors name the path.
   Result<std::string> ReadSql(const std::string& path_or_uri, repo::FileFormat format);
 
@@ -97,8 +98,8 @@ class OfflineStore {
   ~OfflineStore();
 
  private:
-  OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection,
-               std::string scratch_dir);
+  OfflineStore(repo::Repo repo, std::unique_ptr<DuckConnection> connection, std::string scratch_dir,
+               const std::string& instance);
 
   // Sources a batch view's query may read: its declared query_sources, else every source.
   Status EnsureQuerySources(const repo::FeatureView& view);
@@ -109,6 +110,8 @@ class OfflineStore {
   repo::Repo repo_;
   std::unique_ptr<DuckConnection> connection_;
   std::string scratch_dir_;
+  std::string instance_;     // "<pid>-<n>": names this store's private scratch folders
+  std::string staging_dir_;  // scratch_dir_/staging/<instance>, removed with the store
   std::map<std::string, bool> registered_;            // source name -> view exists
   std::map<std::string, Status> registration_error_;  // source name -> last failure
   int64_t next_temp_id_ = 0;
