@@ -33,7 +33,8 @@ void ApiServer::CollectGarbageLocked() {
       live_uids.insert(meta.value("uid", ""));
       if (meta.contains("deletionTimestamp")) {
         auto f = meta.value("finalizers", json::array());
-        if (std::find(f.begin(), f.end(), "foregroundDeletion") != f.end()) foreground_uids.insert(meta.value("uid", ""));
+        if (std::find(f.begin(), f.end(), "foregroundDeletion") != f.end())
+          foreground_uids.insert(meta.value("uid", ""));
       }
     }
   }
@@ -47,7 +48,8 @@ void ApiServer::CollectGarbageLocked() {
   for (const auto& [skey, bucket] : objects_) {
     for (const auto& [key, obj] : bucket) {
       const json& meta = obj["metadata"];
-      if (skey == "/namespaces" && meta.contains("deletionTimestamp")) terminating_namespaces.push_back(meta.value("name", ""));
+      if (skey == "/namespaces" && meta.contains("deletionTimestamp"))
+        terminating_namespaces.push_back(meta.value("name", ""));
       if (!meta.contains("ownerReferences") || !meta["ownerReferences"].is_array()) continue;
       json live = json::array();
       bool owner_in_foreground = false;
@@ -140,15 +142,22 @@ featureforge::Status ApiServer::SaveSnapshot(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
     json objects = json::array();
     for (const auto& [skey, bucket] : objects_) {
-      for (const auto& [key, obj] : bucket) objects.push_back({{"storageKey", skey}, {"key", key}, {"object", obj}});
+      for (const auto& [key, obj] : bucket)
+        objects.push_back({{"storageKey", skey}, {"key", key}, {"object", obj}});
     }
     json history = json::array();
     for (const auto& e : history_) {
-      history.push_back({{"rv", e.rv}, {"storageKey", e.storage_key}, {"type", e.type}, {"object", e.object},
+      history.push_back({{"rv", e.rv},
+                         {"storageKey", e.storage_key},
+                         {"type", e.type},
+                         {"object", e.object},
                          {"oldObject", e.old_object}});
     }
-    snapshot = {{"resourceVersion", rv_}, {"minResumableResourceVersion", min_resumable_rv_},
-                {"nextClusterIP", next_cluster_ip_}, {"objects", objects}, {"history", history}};
+    snapshot = {{"resourceVersion", rv_},
+                {"minResumableResourceVersion", min_resumable_rv_},
+                {"nextClusterIP", next_cluster_ip_},
+                {"objects", objects},
+                {"history", history}};
   }
   std::string tmp = path + ".tmp";
   {
@@ -184,9 +193,11 @@ featureforge::Status ApiServer::LoadSnapshot(const std::string& path) {
     objects_[entry.value("storageKey", "")][entry.value("key", "")] = entry["object"];
   }
   for (const auto& e : snapshot.value("history", json::array())) {
-    history_.push_back({e.value("rv", 0ULL), e.value("storageKey", ""), e.value("type", ""), e["object"], e["oldObject"]});
+    history_.push_back({e.value("rv", 0ULL), e.value("storageKey", ""), e.value("type", ""),
+                        e["object"], e["oldObject"]});
   }
-  for (const auto& [key, crd] : objects_["apiextensions.k8s.io/customresourcedefinitions"]) RegisterCrdLocked(crd);
+  for (const auto& [key, crd] : objects_["apiextensions.k8s.io/customresourcedefinitions"])
+    RegisterCrdLocked(crd);
   return featureforge::Status::OK();
 }
 

@@ -19,7 +19,9 @@ HttpResponse JsonResponse(int code, const json& body) {
   return r;
 }
 
-HttpResponse ErrorResponse(const ApiError& error) { return JsonResponse(error.code, error.ToStatus()); }
+HttpResponse ErrorResponse(const ApiError& error) {
+  return JsonResponse(error.code, error.ToStatus());
+}
 
 bool ParseBody(const std::string& body, json* out, ApiError* error) {
   try {
@@ -78,30 +80,38 @@ json CrdStatus(const json& crd) {
   std::string now = NowTimestamp();
   return {{"acceptedNames", names},
           {"storedVersions", json::array({storage})},
-          {"conditions",
-           json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                         {"message", "no conflicts found"}, {"lastTransitionTime", now}},
-                        {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                         {"message", "the initial names have been accepted"}, {"lastTransitionTime", now}}})}};
+          {"conditions", json::array({{{"type", "NamesAccepted"},
+                                       {"status", "True"},
+                                       {"reason", "NoConflicts"},
+                                       {"message", "no conflicts found"},
+                                       {"lastTransitionTime", now}},
+                                      {{"type", "Established"},
+                                       {"status", "True"},
+                                       {"reason", "InitialNamesAccepted"},
+                                       {"message", "the initial names have been accepted"},
+                                       {"lastTransitionTime", now}}})}};
 }
 
 // Applies the structural schema of a custom resource; returns an error response or nullopt.
 std::optional<HttpResponse> ApplyCustomSchema(const HttpRequest& request, const ResourceType& type,
-                                              const std::string& name, json& obj, HttpResponse* ok) {
+                                              const std::string& name, json& obj,
+                                              HttpResponse* ok) {
   if (!type.is_custom || !type.schema.is_object()) return std::nullopt;
   SchemaOutcome outcome = ApplySchema(obj, type.schema);
   std::string mode = request.Query("fieldValidation");
   if (!outcome.unknown_fields.empty()) {
     if (mode == "Strict") {
-      std::string message = type.kind + " in version \"" + type.version + "\" cannot be handled as a " + type.kind +
-                            ": strict decoding error: ";
+      std::string message = type.kind + " in version \"" + type.version +
+                            "\" cannot be handled as a " + type.kind + ": strict decoding error: ";
       for (size_t i = 0; i < outcome.unknown_fields.size(); ++i) {
-        message += (i ? ", " : "") + std::string("unknown field \"") + outcome.unknown_fields[i] + "\"";
+        message +=
+            (i ? ", " : "") + std::string("unknown field \"") + outcome.unknown_fields[i] + "\"";
       }
       return ErrorResponse(BadRequestError(message));
     }
     if (mode != "Ignore") {
-      for (const auto& f : outcome.unknown_fields) ok->headers.emplace_back("Warning", "299 - \"unknown field \\\"" + f + "\\\"\"");
+      for (const auto& f : outcome.unknown_fields)
+        ok->headers.emplace_back("Warning", "299 - \"unknown field \\\"" + f + "\\\"\"");
     }
   }
   if (!outcome.causes.empty()) return ErrorResponse(InvalidError(type, name, outcome.causes));
@@ -115,38 +125,51 @@ HttpResponse ApiServer::Create(const HttpRequest& request, const Target& target)
   json body;
   ApiError error;
   if (!ParseBody(request.body, &body, &error)) return ErrorResponse(error);
-  if (!body.is_object()) return ErrorResponse(BadRequestError("the request body must be a JSON object"));
+  if (!body.is_object())
+    return ErrorResponse(BadRequestError("the request body must be a JSON object"));
   if (body.contains("kind") && body["kind"] != type.kind) {
-    return ErrorResponse(BadRequestError("the kind \"" + body.value("kind", "") + "\" of the object does not match the " +
-                                         "resource " + type.qualified_resource() + " (kind " + type.kind + ")"));
+    return ErrorResponse(BadRequestError("the kind \"" + body.value("kind", "") +
+                                         "\" of the object does not match the " + "resource " +
+                                         type.qualified_resource() + " (kind " + type.kind + ")"));
   }
-  if (!body.contains("metadata") || !body["metadata"].is_object()) body["metadata"] = json::object();
+  if (!body.contains("metadata") || !body["metadata"].is_object())
+    body["metadata"] = json::object();
   std::lock_guard<std::mutex> lock(mu_);
   json& meta = body["metadata"];
   std::string name = meta.value("name", "");
-  if (name.empty() && !meta.value("generateName", "").empty()) name = meta.value("generateName", "") + RandomSuffix();
+  if (name.empty() && !meta.value("generateName", "").empty())
+    name = meta.value("generateName", "") + RandomSuffix();
   if (name.empty()) {
-    return ErrorResponse(InvalidError(type, "", json::array({Cause("FieldValueRequired", "metadata.name",
-                                                                   "Required value: name or generateName is required")})));
+    return ErrorResponse(
+        InvalidError(type, "",
+                     json::array({Cause("FieldValueRequired", "metadata.name",
+                                        "Required value: name or generateName is required")})));
   }
   meta["name"] = name;
   std::string ns;
   if (type.namespaced) {
     ns = meta.value("namespace", "");
     if (ns.empty()) ns = target.ns;
-    if (ns.empty()) return ErrorResponse(BadRequestError("a namespace is required to create " + type.qualified_resource()));
+    if (ns.empty())
+      return ErrorResponse(
+          BadRequestError("a namespace is required to create " + type.qualified_resource()));
     if (!target.ns.empty() && ns != target.ns) {
-      return ErrorResponse(BadRequestError("the namespace of the provided object does not match the namespace sent on the request"));
+      return ErrorResponse(BadRequestError(
+          "the namespace of the provided object does not match the namespace sent on the request"));
     }
     bool terminating = false;
     if (!NamespaceExistsLocked(ns, &terminating)) {
-      return ErrorResponse({404, "NotFound", "namespaces \"" + ns + "\" not found",
+      return ErrorResponse({404,
+                            "NotFound",
+                            "namespaces \"" + ns + "\" not found",
                             {{"name", ns}, {"kind", "namespaces"}}});
     }
     if (terminating) {
-      return ErrorResponse({403, "Forbidden",
-                            type.resource + " \"" + name + "\" is forbidden: unable to create new content in namespace " +
-                                ns + " because it is being terminated",
+      return ErrorResponse({403,
+                            "Forbidden",
+                            type.resource + " \"" + name +
+                                "\" is forbidden: unable to create new content in namespace " + ns +
+                                " because it is being terminated",
                             {{"name", name}, {"kind", type.resource}}});
     }
     meta["namespace"] = ns;
@@ -155,18 +178,24 @@ HttpResponse ApiServer::Create(const HttpRequest& request, const Target& target)
   }
   std::string name_problem = ValidateObjectName(type, name);
   if (!name_problem.empty()) {
-    return ErrorResponse(InvalidError(type, name, json::array({Cause("FieldValueInvalid", "metadata.name", name_problem)})));
+    return ErrorResponse(InvalidError(
+        type, name, json::array({Cause("FieldValueInvalid", "metadata.name", name_problem)})));
   }
   std::string key = ObjectKey(ns, name);
   if (Lookup(type, ns, name)) return ErrorResponse(AlreadyExistsError(type, name));
 
   body = ToStorage(type, body);
   json& m = body["metadata"];
-  m["uid"] = RandomHex(4) + "-" + RandomHex(2) + "-" + RandomHex(2) + "-" + RandomHex(2) + "-" + RandomHex(6);
+  m["uid"] = RandomHex(4) + "-" + RandomHex(2) + "-" + RandomHex(2) + "-" + RandomHex(2) + "-" +
+             RandomHex(6);
   m["creationTimestamp"] = NowTimestamp();
-  for (const char* k : {"deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"}) m.erase(k);
-  if (type.tracks_generation) m["generation"] = 1;
-  else m.erase("generation");
+  for (const char* k :
+       {"deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "selfLink"})
+    m.erase(k);
+  if (type.tracks_generation)
+    m["generation"] = 1;
+  else
+    m.erase("generation");
   if (type.has_status) body.erase("status");
   if (type.resource == "pods") body["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
   if (type.resource == "secrets") FoldStringData(body);
@@ -191,8 +220,10 @@ HttpResponse ApiServer::Create(const HttpRequest& request, const Target& target)
     ResourceTypesFromCrd(body, &crd_error);
     if (!crd_error.empty()) {
       auto colon = crd_error.find(": ");
-      return ErrorResponse(InvalidError(type, name, json::array({Cause("FieldValueInvalid", crd_error.substr(0, colon),
-                                                                       crd_error.substr(colon + 2))})));
+      return ErrorResponse(
+          InvalidError(type, name,
+                       json::array({Cause("FieldValueInvalid", crd_error.substr(0, colon),
+                                          crd_error.substr(colon + 2))})));
     }
     body["status"] = CrdStatus(body);
   }
@@ -201,9 +232,13 @@ HttpResponse ApiServer::Create(const HttpRequest& request, const Target& target)
   if (type.resource == "customresourcedefinitions") RegisterCrdLocked(stored);
   if (type.resource == "namespaces") {
     auto sa_type = FindType("", "v1", "serviceaccounts");
-    json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-               {"metadata", {{"name", "default"}, {"namespace", name}, {"uid", RandomHex(16)},
-                             {"creationTimestamp", NowTimestamp()}}}};
+    json sa = {{"apiVersion", "v1"},
+               {"kind", "ServiceAccount"},
+               {"metadata",
+                {{"name", "default"},
+                 {"namespace", name},
+                 {"uid", RandomHex(16)},
+                 {"creationTimestamp", NowTimestamp()}}}};
     CommitLocked(*sa_type, ObjectKey(name, "default"), sa, "ADDED", nullptr);
   }
   ok.body = result.dump();
@@ -214,7 +249,8 @@ HttpResponse ApiServer::Update(const HttpRequest& request, const Target& target)
   json body;
   ApiError error;
   if (!ParseBody(request.body, &body, &error)) return ErrorResponse(error);
-  if (!body.is_object()) return ErrorResponse(BadRequestError("the request body must be a JSON object"));
+  if (!body.is_object())
+    return ErrorResponse(BadRequestError("the request body must be a JSON object"));
   std::lock_guard<std::mutex> lock(mu_);
   if (target.subresource != "scale") return UpdateLocked(request, target, std::move(body));
   json* stored = Lookup(*target.type, target.ns, target.name);
@@ -222,9 +258,10 @@ HttpResponse ApiServer::Update(const HttpRequest& request, const Target& target)
   json obj = FromStorage(*target.type, *stored);
   const json* replicas = FindDottedPath(body, ".spec.replicas");
   if (!replicas || !replicas->is_number_integer() || replicas->get<long>() < 0) {
-    return ErrorResponse(InvalidError(*target.type, target.name,
-                                      json::array({Cause("FieldValueInvalid", "spec.replicas",
-                                                         "Invalid value: must be a non-negative integer")})));
+    return ErrorResponse(
+        InvalidError(*target.type, target.name,
+                     json::array({Cause("FieldValueInvalid", "spec.replicas",
+                                        "Invalid value: must be a non-negative integer")})));
   }
   SetDottedPath(obj, target.type->spec_replicas_path, *replicas);
   std::string rv = body.value("/metadata/resourceVersion"_json_pointer, "");
@@ -236,61 +273,77 @@ HttpResponse ApiServer::Update(const HttpRequest& request, const Target& target)
   return r;
 }
 
-HttpResponse ApiServer::UpdateLocked(const HttpRequest& request, const Target& target, json object) {
+HttpResponse ApiServer::UpdateLocked(const HttpRequest& request, const Target& target,
+                                     json object) {
   const ResourceType& type = *target.type;
   json* stored = Lookup(type, target.ns, target.name);
   if (!stored) return ErrorResponse(NotFoundError(type, target.name));
   const json old = *stored;
-  if (!object.contains("metadata") || !object["metadata"].is_object()) object["metadata"] = json::object();
+  if (!object.contains("metadata") || !object["metadata"].is_object())
+    object["metadata"] = json::object();
   std::string body_name = object["metadata"].value("name", "");
   if (!body_name.empty() && body_name != target.name) {
     return ErrorResponse(BadRequestError("the name of the object (" + body_name +
-                                         ") does not match the name on the URL (" + target.name + ")"));
+                                         ") does not match the name on the URL (" + target.name +
+                                         ")"));
   }
   std::string rv = object["metadata"].value("resourceVersion", "");
   std::string old_rv = old["metadata"].value("resourceVersion", "");
   if (!rv.empty() && rv != old_rv) {
-    return ErrorResponse(ConflictError(type, target.name,
-                                       "the object has been modified; please apply your changes to the latest "
-                                       "version and try again"));
+    return ErrorResponse(
+        ConflictError(type, target.name,
+                      "the object has been modified; please apply your changes to the latest "
+                      "version and try again"));
   }
   if (rv.empty() && !type.allow_unconditional_update && target.subresource.empty()) {
-    return ErrorResponse(InvalidError(type, target.name,
-                                      json::array({Cause("FieldValueInvalid", "metadata.resourceVersion",
-                                                         "Invalid value: 0x0: must be specified for an update")})));
+    return ErrorResponse(
+        InvalidError(type, target.name,
+                     json::array({Cause("FieldValueInvalid", "metadata.resourceVersion",
+                                        "Invalid value: 0x0: must be specified for an update")})));
   }
   object = ToStorage(type, object);
   json merged;
   if (target.subresource == "status") {
     merged = old;
-    if (object.contains("status")) merged["status"] = object["status"];
-    else merged.erase("status");
+    if (object.contains("status"))
+      merged["status"] = object["status"];
+    else
+      merged.erase("status");
   } else if (target.subresource == "finalize") {
     merged = old;
     merged["spec"]["finalizers"] = object.value("/spec/finalizers"_json_pointer, json::array());
   } else {
     merged = object;
     if (type.has_status) {
-      if (old.contains("status")) merged["status"] = old["status"];
-      else merged.erase("status");
+      if (old.contains("status"))
+        merged["status"] = old["status"];
+      else
+        merged.erase("status");
     }
   }
   json& meta = merged["metadata"];
-  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"}) {
-    if (old["metadata"].contains(k)) meta[k] = old["metadata"][k];
-    else meta.erase(k);
+  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation"}) {
+    if (old["metadata"].contains(k))
+      meta[k] = old["metadata"][k];
+    else
+      meta.erase(k);
   }
   meta["name"] = target.name;
-  if (type.namespaced) meta["namespace"] = target.ns;
-  else meta.erase("namespace");
+  if (type.namespaced)
+    meta["namespace"] = target.ns;
+  else
+    meta.erase("namespace");
   if (old["metadata"].contains("deletionTimestamp")) {
     json old_f = old["metadata"].value("finalizers", json::array());
     for (const auto& f : meta.value("finalizers", json::array())) {
       if (std::find(old_f.begin(), old_f.end(), f) == old_f.end()) {
-        return ErrorResponse(InvalidError(type, target.name,
-                                          json::array({Cause("FieldValueForbidden", "metadata.finalizers",
-                                                             "Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers [" +
-                                                                 f.get<std::string>() + "]")})));
+        return ErrorResponse(
+            InvalidError(type, target.name,
+                         json::array({Cause("FieldValueForbidden", "metadata.finalizers",
+                                            "Forbidden: no new finalizers can be added if the "
+                                            "object is being deleted, found new finalizers [" +
+                                                f.get<std::string>() + "]")})));
       }
     }
   }
@@ -305,8 +358,10 @@ HttpResponse ApiServer::UpdateLocked(const HttpRequest& request, const Target& t
     ResourceTypesFromCrd(merged, &crd_error);
     if (!crd_error.empty()) {
       auto colon = crd_error.find(": ");
-      return ErrorResponse(InvalidError(type, target.name, json::array({Cause("FieldValueInvalid", crd_error.substr(0, colon),
-                                                                              crd_error.substr(colon + 2))})));
+      return ErrorResponse(
+          InvalidError(type, target.name,
+                       json::array({Cause("FieldValueInvalid", crd_error.substr(0, colon),
+                                          crd_error.substr(colon + 2))})));
     }
     if (target.subresource.empty()) merged["status"] = CrdStatus(merged);
   }
@@ -322,7 +377,8 @@ HttpResponse ApiServer::UpdateLocked(const HttpRequest& request, const Target& t
     return ok;
   }
   std::string key = ObjectKey(type.namespaced ? target.ns : "", target.name);
-  if (final_meta.contains("deletionTimestamp") && final_meta.value("finalizers", json::array()).empty()) {
+  if (final_meta.contains("deletionTimestamp") &&
+      final_meta.value("finalizers", json::array()).empty()) {
     (*stored) = merged;
     json removed = RemoveLocked(type, key);
     ok.body = FromStorage(type, removed).dump();
@@ -338,22 +394,27 @@ HttpResponse ApiServer::Patch(const HttpRequest& request, const Target& target) 
   const ResourceType& type = *target.type;
   std::string content_type = request.Header("content-type");
   content_type = content_type.substr(0, content_type.find(';'));
-  if (content_type == "application/apply-patch+yaml" || content_type == "application/apply-patch+cbor") {
-    return ErrorResponse(UnsupportedMediaTypeError(
-        "server-side apply (" + content_type +
-        ") is not supported by the featureforge harness API server; use kubectl apply without --server-side"));
+  if (content_type == "application/apply-patch+yaml" ||
+      content_type == "application/apply-patch+cbor") {
+    return ErrorResponse(
+        UnsupportedMediaTypeError("server-side apply (" + content_type +
+                                  ") is not supported by the featureforge harness API server; use "
+                                  "kubectl apply without --server-side"));
   }
   if (content_type == "application/strategic-merge-patch+json" && type.is_custom) {
     return ErrorResponse(UnsupportedMediaTypeError(
         "the body of the request was in an unknown format - accepted media types include: "
-        "application/json-patch+json, application/merge-patch+json (strategic merge patch is not supported for "
+        "application/json-patch+json, application/merge-patch+json (strategic merge patch is not "
+        "supported for "
         "custom resources)"));
   }
-  if (content_type != "application/json-patch+json" && content_type != "application/merge-patch+json" &&
+  if (content_type != "application/json-patch+json" &&
+      content_type != "application/merge-patch+json" &&
       content_type != "application/strategic-merge-patch+json") {
     return ErrorResponse(UnsupportedMediaTypeError(
         "the body of the request was in an unknown format - accepted media types include: "
-        "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"));
+        "application/json-patch+json, application/merge-patch+json, "
+        "application/strategic-merge-patch+json"));
   }
   json patch;
   ApiError error;
@@ -368,7 +429,8 @@ HttpResponse ApiServer::Patch(const HttpRequest& request, const Target& target) 
   if (content_type == "application/json-patch+json") {
     if (!ApplyJsonPatch(base, patch, &problem)) return ErrorResponse({422, "Invalid", problem, {}});
   } else if (content_type == "application/merge-patch+json") {
-    if (!patch.is_object()) return ErrorResponse(BadRequestError("merge patch: the patch must be a JSON object"));
+    if (!patch.is_object())
+      return ErrorResponse(BadRequestError("merge patch: the patch must be a JSON object"));
     base.merge_patch(patch);
   } else if (!ApplyStrategicMergePatch(base, patch, &problem)) {
     return ErrorResponse(BadRequestError(problem));
@@ -377,9 +439,10 @@ HttpResponse ApiServer::Patch(const HttpRequest& request, const Target& target) 
   if (scale) {
     const json* replicas = FindDottedPath(base, ".spec.replicas");
     if (!replicas || !replicas->is_number_integer() || replicas->get<long>() < 0) {
-      return ErrorResponse(InvalidError(type, target.name,
-                                        json::array({Cause("FieldValueInvalid", "spec.replicas",
-                                                           "Invalid value: must be a non-negative integer")})));
+      return ErrorResponse(
+          InvalidError(type, target.name,
+                       json::array({Cause("FieldValueInvalid", "spec.replicas",
+                                          "Invalid value: must be a non-negative integer")})));
     }
     SetDottedPath(current, type.spec_replicas_path, *replicas);
     base = current;
@@ -396,7 +459,8 @@ json ApiServer::ScaleOf(const ResourceType& type, const json& obj) const {
   std::string selector;
   if (type.resource == "deployments") {
     std::string error;
-    auto s = LabelSelector::FromObject(obj.value("/spec/selector"_json_pointer, json::object()), &error);
+    auto s =
+        LabelSelector::FromObject(obj.value("/spec/selector"_json_pointer, json::object()), &error);
     if (s) selector = s->ToString();
   } else if (!type.label_selector_path.empty()) {
     const json* sel = FindDottedPath(obj, type.label_selector_path);
@@ -407,10 +471,14 @@ json ApiServer::ScaleOf(const ResourceType& type, const json& obj) const {
   for (const char* k : {"name", "namespace", "uid", "resourceVersion", "creationTimestamp"}) {
     if (meta.contains(k)) out_meta[k] = meta[k];
   }
-  json status = {{"replicas", status_replicas && status_replicas->is_number() ? *status_replicas : json(0)}};
+  json status = {
+      {"replicas", status_replicas && status_replicas->is_number() ? *status_replicas : json(0)}};
   if (!selector.empty()) status["selector"] = selector;
-  return {{"kind", "Scale"}, {"apiVersion", "autoscaling/v1"}, {"metadata", out_meta},
-          {"spec", {{"replicas", spec_replicas && spec_replicas->is_number() ? *spec_replicas : json(0)}}},
+  return {{"kind", "Scale"},
+          {"apiVersion", "autoscaling/v1"},
+          {"metadata", out_meta},
+          {"spec",
+           {{"replicas", spec_replicas && spec_replicas->is_number() ? *spec_replicas : json(0)}}},
           {"status", status}};
 }
 
@@ -439,19 +507,22 @@ HttpResponse ApiServer::Delete(const HttpRequest& request, const Target& target)
   std::string uid = (*stored)["metadata"].value("uid", "");
   std::string rv = (*stored)["metadata"].value("resourceVersion", "");
   if (pre.contains("uid") && pre["uid"].is_string() && pre["uid"] != uid) {
-    return ErrorResponse(ConflictError(*target.type, target.name,
-                                       "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
-                                           ", UID in object meta: " + uid));
+    return ErrorResponse(
+        ConflictError(*target.type, target.name,
+                      "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
+                          ", UID in object meta: " + uid));
   }
-  if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() && pre["resourceVersion"] != rv) {
+  if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() &&
+      pre["resourceVersion"] != rv) {
     return ErrorResponse(ConflictError(*target.type, target.name,
                                        "Precondition failed: ResourceVersion in precondition: " +
                                            pre["resourceVersion"].get<std::string>() +
                                            ", ResourceVersion in object meta: " + rv));
   }
   bool removed = false;
-  json result = DeleteLocked(target.type, ObjectKey(target.type->namespaced ? target.ns : "", target.name),
-                             propagation, grace, &removed);
+  json result =
+      DeleteLocked(target.type, ObjectKey(target.type->namespaced ? target.ns : "", target.name),
+                   propagation, grace, &removed);
   return JsonResponse(200, FromStorage(*target.type, result));
 }
 
@@ -466,20 +537,25 @@ HttpResponse ApiServer::DeleteCollection(const HttpRequest& request, const Targe
   for (const auto& [key, obj] : objects_[target.type->storage_key()]) {
     if (!target.ns.empty() && obj["metadata"].value("namespace", "") != target.ns) continue;
     json view = FromStorage(*target.type, obj);
-    if (labels->Matches(view["metadata"].value("labels", json::object())) && fields->Matches(view)) keys.push_back(key);
+    if (labels->Matches(view["metadata"].value("labels", json::object())) && fields->Matches(view))
+      keys.push_back(key);
   }
   json items = json::array();
   for (const auto& key : keys) {
     bool removed = false;
-    items.push_back(FromStorage(*target.type, DeleteLocked(target.type, key, request.Query("propagationPolicy"),
-                                                           std::nullopt, &removed)));
+    items.push_back(
+        FromStorage(*target.type, DeleteLocked(target.type, key, request.Query("propagationPolicy"),
+                                               std::nullopt, &removed)));
   }
-  return JsonResponse(200, {{"kind", target.type->list_kind}, {"apiVersion", target.type->api_version()},
-                            {"metadata", {{"resourceVersion", std::to_string(rv_)}}}, {"items", items}});
+  return JsonResponse(200, {{"kind", target.type->list_kind},
+                            {"apiVersion", target.type->api_version()},
+                            {"metadata", {{"resourceVersion", std::to_string(rv_)}}},
+                            {"items", items}});
 }
 
-json ApiServer::DeleteLocked(const TypePtr& type, const std::string& key, const std::string& propagation,
-                             std::optional<long> grace_seconds, bool* removed) {
+json ApiServer::DeleteLocked(const TypePtr& type, const std::string& key,
+                             const std::string& propagation, std::optional<long> grace_seconds,
+                             bool* removed) {
   *removed = false;
   auto& bucket = objects_[type->storage_key()];
   auto it = bucket.find(key);
@@ -506,8 +582,10 @@ json ApiServer::DeleteLocked(const TypePtr& type, const std::string& key, const 
         for (const auto& ref : after["metadata"]["ownerReferences"]) {
           if (ref.value("uid", "") != uid) kept.push_back(ref);
         }
-        if (kept.empty()) after["metadata"].erase("ownerReferences");
-        else after["metadata"]["ownerReferences"] = kept;
+        if (kept.empty())
+          after["metadata"].erase("ownerReferences");
+        else
+          after["metadata"]["ownerReferences"] = kept;
         CommitLocked(*stype, okey, std::move(after), "MODIFIED", std::move(before));
       }
     }
@@ -515,7 +593,8 @@ json ApiServer::DeleteLocked(const TypePtr& type, const std::string& key, const 
   json& meta = obj["metadata"];
   bool deleting = meta.contains("deletionTimestamp");
   if (type->resource == "pods" && !obj.value("/spec/nodeName"_json_pointer, "").empty()) {
-    long grace = grace_seconds.value_or(obj.value("/spec/terminationGracePeriodSeconds"_json_pointer, 30L));
+    long grace =
+        grace_seconds.value_or(obj.value("/spec/terminationGracePeriodSeconds"_json_pointer, 30L));
     if (grace > 0) {
       if (!deleting) {
         meta["deletionTimestamp"] = FormatTimestamp(std::time(nullptr) + grace);

@@ -22,7 +22,9 @@ HttpResponse JsonResponse(int code, const json& body) {
   return r;
 }
 
-HttpResponse ErrorResponse(const ApiError& error) { return JsonResponse(error.code, error.ToStatus()); }
+HttpResponse ErrorResponse(const ApiError& error) {
+  return JsonResponse(error.code, error.ToStatus());
+}
 
 bool WantsTable(const HttpRequest& request) {
   return request.Header("accept").find("as=Table") != std::string::npos;
@@ -48,14 +50,22 @@ ApiServer::ApiServer(ApiServerOptions options) : options_(std::move(options)) {
   auto sa_type = FindType("", "v1", "serviceaccounts");
   std::lock_guard<std::mutex> lock(mu_);
   for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
-    json obj = {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                {"metadata", {{"name", ns}, {"uid", RandomHex(16)}, {"creationTimestamp", NowTimestamp()},
-                              {"labels", {{"kubernetes.io/metadata.name", ns}}}}}};
+    json obj = {{"apiVersion", "v1"},
+                {"kind", "Namespace"},
+                {"metadata",
+                 {{"name", ns},
+                  {"uid", RandomHex(16)},
+                  {"creationTimestamp", NowTimestamp()},
+                  {"labels", {{"kubernetes.io/metadata.name", ns}}}}}};
     ApplyBuiltinDefaults(*ns_type, obj);
     CommitLocked(*ns_type, ObjectKey("", ns), obj, "ADDED", nullptr);
-    json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-               {"metadata", {{"name", "default"}, {"namespace", ns}, {"uid", RandomHex(16)},
-                             {"creationTimestamp", NowTimestamp()}}}};
+    json sa = {{"apiVersion", "v1"},
+               {"kind", "ServiceAccount"},
+               {"metadata",
+                {{"name", "default"},
+                 {"namespace", ns},
+                 {"uid", RandomHex(16)},
+                 {"creationTimestamp", NowTimestamp()}}}};
     CommitLocked(*sa_type, ObjectKey(ns, "default"), sa, "ADDED", nullptr);
   }
   background_ = std::thread([this] { BackgroundLoop(); });
@@ -82,7 +92,8 @@ HttpResponse ApiServer::Handle(const HttpRequest& request) {
   try {
     return Route(request);
   } catch (const std::exception& e) {
-    return ErrorResponse({500, "InternalError", std::string("Internal error occurred: ") + e.what(), {}});
+    return ErrorResponse(
+        {500, "InternalError", std::string("Internal error occurred: ") + e.what(), {}});
   }
 }
 
@@ -105,7 +116,9 @@ HttpResponse ApiServer::Route(const HttpRequest& request) {
       ++watch_epoch_;
     }
     cv_.notify_all();
-    return JsonResponse(200, {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"},
+    return JsonResponse(200, {{"kind", "Status"},
+                              {"apiVersion", "v1"},
+                              {"status", "Success"},
                               {"message", "resourceVersion " + std::to_string(rv_)}});
   }
   bool handled = false;
@@ -120,7 +133,8 @@ HttpResponse ApiServer::Route(const HttpRequest& request) {
   return ErrorResponse({404, "NotFound", "the server could not find the requested resource", {}});
 }
 
-std::optional<ApiServer::Target> ApiServer::ParseResourcePath(const std::string& path, ApiError* error) {
+std::optional<ApiServer::Target> ApiServer::ParseResourcePath(const std::string& path,
+                                                              ApiError* error) {
   *error = {404, "NotFound", "the server could not find the requested resource", {}};
   auto seg = SplitPath(path);
   std::string group, version;
@@ -164,8 +178,9 @@ std::optional<ApiServer::Target> ApiServer::ParseResourcePath(const std::string&
   if (!t.type->namespaced && !t.ns.empty()) return std::nullopt;
   if (t.type->namespaced && t.ns.empty() && !t.name.empty()) return std::nullopt;
   const std::string& sub = t.subresource;
-  if (!sub.empty() && !(sub == "status" && t.type->has_status) && !(sub == "scale" && t.type->has_scale) &&
-      !(sub == "log" && t.type->has_log) && !(sub == "finalize" && t.type->resource == "namespaces")) {
+  if (!sub.empty() && !(sub == "status" && t.type->has_status) &&
+      !(sub == "scale" && t.type->has_scale) && !(sub == "log" && t.type->has_log) &&
+      !(sub == "finalize" && t.type->resource == "namespaces")) {
     return std::nullopt;
   }
   return t;
@@ -174,9 +189,11 @@ std::optional<ApiServer::Target> ApiServer::ParseResourcePath(const std::string&
 HttpResponse ApiServer::HandleResource(const HttpRequest& request, const Target& target) {
   const std::string& m = request.method;
   if (request.Header("content-type").find("protobuf") != std::string::npos) {
-    return ErrorResponse(UnsupportedMediaTypeError(
-        "protobuf request bodies are not supported by the featureforge harness API server; send JSON "
-        "(kubectl create -f / apply -f do; imperative generators such as `kubectl create configmap` send protobuf)"));
+    return ErrorResponse(
+        UnsupportedMediaTypeError("protobuf request bodies are not supported by the featureforge "
+                                  "harness API server; send JSON "
+                                  "(kubectl create -f / apply -f do; imperative generators such as "
+                                  "`kubectl create configmap` send protobuf)"));
   }
   if (m != "GET" && !request.Query("dryRun").empty()) {
     return ErrorResponse(BadRequestError(
@@ -196,8 +213,10 @@ HttpResponse ApiServer::HandleResource(const HttpRequest& request, const Target&
   if (m == "POST" && target.name.empty()) return Create(request, target);
   if (m == "PUT" && !target.name.empty()) return Update(request, target);
   if (m == "PATCH" && !target.name.empty()) return Patch(request, target);
-  if (m == "DELETE") return target.name.empty() ? DeleteCollection(request, target) : Delete(request, target);
-  return ErrorResponse(MethodNotAllowedError("the server does not allow this method on the requested resource"));
+  if (m == "DELETE")
+    return target.name.empty() ? DeleteCollection(request, target) : Delete(request, target);
+  return ErrorResponse(
+      MethodNotAllowedError("the server does not allow this method on the requested resource"));
 }
 
 HttpResponse ApiServer::Get(const HttpRequest& request, const Target& target) {
@@ -223,13 +242,15 @@ HttpResponse ApiServer::List(const HttpRequest& request, const Target& target) {
   try {
     if (!request.Query("limit").empty()) limit = std::stol(request.Query("limit"));
   } catch (const std::exception&) {
-    return ErrorResponse(BadRequestError("limit: invalid value \"" + request.Query("limit") + "\""));
+    return ErrorResponse(
+        BadRequestError("limit: invalid value \"" + request.Query("limit") + "\""));
   }
   std::string start_after;
   if (!request.Query("continue").empty()) {
     std::string decoded;
     if (!Base64Decode(request.Query("continue"), &decoded) || decoded.empty()) {
-      return ErrorResponse(BadRequestError("continue: invalid continue token \"" + request.Query("continue") + "\""));
+      return ErrorResponse(BadRequestError("continue: invalid continue token \"" +
+                                           request.Query("continue") + "\""));
     }
     start_after = decoded;
   }
@@ -243,7 +264,9 @@ HttpResponse ApiServer::List(const HttpRequest& request, const Target& target) {
     const json& obj = it->second;
     if (!target.ns.empty() && obj["metadata"].value("namespace", "") != target.ns) continue;
     json view = FromStorage(*target.type, obj);
-    if (!labels->Matches(view["metadata"].value("labels", json::object())) || !fields->Matches(view)) continue;
+    if (!labels->Matches(view["metadata"].value("labels", json::object())) ||
+        !fields->Matches(view))
+      continue;
     if (limit > 0 && static_cast<long>(items.size()) >= limit) {
       ++remaining;
       continue;
@@ -277,7 +300,8 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
   if (!fields) return ErrorResponse(BadRequestError(error));
   long timeout = 1800;
   try {
-    if (!request.Query("timeoutSeconds").empty()) timeout = std::stol(request.Query("timeoutSeconds"));
+    if (!request.Query("timeoutSeconds").empty())
+      timeout = std::stol(request.Query("timeoutSeconds"));
   } catch (const std::exception&) {
     return ErrorResponse(BadRequestError("timeoutSeconds: invalid value"));
   }
@@ -310,10 +334,12 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
       try {
         start_rv = std::stoull(rv_param);
       } catch (const std::exception&) {
-        return ErrorResponse(BadRequestError("resourceVersion: Invalid value: \"" + rv_param + "\""));
+        return ErrorResponse(
+            BadRequestError("resourceVersion: Invalid value: \"" + rv_param + "\""));
       }
       if (start_rv < min_resumable_rv_) {
-        gone = "too old resource version: " + rv_param + " (" + std::to_string(min_resumable_rv_) + ")";
+        gone = "too old resource version: " + rv_param + " (" + std::to_string(min_resumable_rv_) +
+               ")";
       }
     }
   }
@@ -322,7 +348,8 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
     bool first = true;
     auto render = [&](const json& obj) {
       if (!table) return obj;
-      json t = MakeTable(*type, {obj}, first, include_object, obj["metadata"].value("resourceVersion", ""));
+      json t = MakeTable(*type, {obj}, first, include_object,
+                         obj["metadata"].value("resourceVersion", ""));
       first = false;
       return t;
     };
@@ -339,7 +366,8 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
     auto bookmark = [&](uint64_t rv, bool initial_end) {
       json meta = {{"resourceVersion", std::to_string(rv)}};
       if (initial_end) meta["annotations"] = {{"k8s.io/initial-events-end", "true"}};
-      return send("BOOKMARK", {{"kind", type->kind}, {"apiVersion", type->api_version()}, {"metadata", meta}});
+      return send("BOOKMARK",
+                  {{"kind", type->kind}, {"apiVersion", type->api_version()}, {"metadata", meta}});
     };
     if (send_initial && !bookmark(start_rv, true)) return;
     using Clock = std::chrono::steady_clock;
@@ -353,7 +381,8 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
       {
         std::unique_lock<std::mutex> lock(mu_);
         auto wake = std::min({deadline, next_bookmark, Clock::now() + std::chrono::seconds(1)});
-        cv_.wait_until(lock, wake, [&] { return rv_ > seen || shutting_down_ || watch_epoch_ != epoch; });
+        cv_.wait_until(lock, wake,
+                       [&] { return rv_ > seen || shutting_down_ || watch_epoch_ != epoch; });
         if (shutting_down_ || watch_epoch_ != epoch) stop = true;
         if (!stop && rv_ > seen) {
           if (seen < min_resumable_rv_) {
@@ -365,12 +394,16 @@ HttpResponse ApiServer::Watch(const HttpRequest& request, const Target& target) 
               if (it->storage_key != type->storage_key()) continue;
               json now = FromStorage(*type, it->object);
               bool now_match = matches(now);
-              bool was_match = it->type == "MODIFIED" && matches(FromStorage(*type, it->old_object));
+              bool was_match =
+                  it->type == "MODIFIED" && matches(FromStorage(*type, it->old_object));
               std::string ev = it->type;
               if (ev == "MODIFIED") {
-                if (now_match && !was_match) ev = "ADDED";
-                else if (!now_match && was_match) ev = "DELETED";
-                else if (!now_match) continue;
+                if (now_match && !was_match)
+                  ev = "ADDED";
+                else if (!now_match && was_match)
+                  ev = "DELETED";
+                else if (!now_match)
+                  continue;
               } else if (!now_match) {
                 continue;
               }
@@ -408,33 +441,41 @@ HttpResponse ApiServer::PodLog(const HttpRequest& request, const Target& target)
     json* pod = Lookup(*target.type, target.ns, target.name);
     if (!pod) return ErrorResponse(NotFoundError(*target.type, target.name));
     std::vector<std::string> names;
-    for (const auto& c : pod->value("/spec/containers"_json_pointer, json::array())) names.push_back(c.value("name", ""));
+    for (const auto& c : pod->value("/spec/containers"_json_pointer, json::array()))
+      names.push_back(c.value("name", ""));
     if (container.empty()) {
       if (names.size() != 1) {
         std::string list;
         for (const auto& n : names) list += (list.empty() ? "" : " ") + n;
-        return ErrorResponse(BadRequestError("a container name must be specified for pod " + target.name +
-                                             ", choose one of: [" + list + "]"));
+        return ErrorResponse(BadRequestError("a container name must be specified for pod " +
+                                             target.name + ", choose one of: [" + list + "]"));
       }
       container = names[0];
     }
     if (std::find(names.begin(), names.end(), container) == names.end()) {
-      return ErrorResponse(BadRequestError("container " + container + " is not valid for pod " + target.name));
+      return ErrorResponse(
+          BadRequestError("container " + container + " is not valid for pod " + target.name));
     }
     std::string node = pod->value("/spec/nodeName"_json_pointer, "");
     json* node_obj = node.empty() ? nullptr : Lookup(*FindType("", "v1", "nodes"), "", node);
-    std::string dir = node_obj ? node_obj->value("/metadata/annotations/harness.featureforge.dev~1pod-log-dir"_json_pointer, "") : "";
+    std::string dir =
+        node_obj
+            ? node_obj->value(
+                  "/metadata/annotations/harness.featureforge.dev~1pod-log-dir"_json_pointer, "")
+            : "";
     if (dir.empty()) {
-      return ErrorResponse(BadRequestError("container \"" + container + "\" in pod \"" + target.name +
+      return ErrorResponse(BadRequestError("container \"" + container + "\" in pod \"" +
+                                           target.name +
                                            "\" is waiting to start: no process kubelet runs it"));
     }
-    path = dir + "/" + target.ns + "_" + target.name + "_" + (*pod)["metadata"].value("uid", "") + "/" + container + ".log";
+    path = dir + "/" + target.ns + "_" + target.name + "_" + (*pod)["metadata"].value("uid", "") +
+           "/" + container + ".log";
     if (request.Query("previous") == "true") path += ".previous";
   }
   std::ifstream in(path, std::ios::binary);
   if (!in && request.Query("previous") == "true") {
-    return ErrorResponse(BadRequestError("previous terminated container \"" + container + "\" in pod \"" +
-                                         target.name + "\" not found"));
+    return ErrorResponse(BadRequestError("previous terminated container \"" + container +
+                                         "\" in pod \"" + target.name + "\" not found"));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -444,9 +485,12 @@ HttpResponse ApiServer::PodLog(const HttpRequest& request, const Target& target)
     long n = std::atol(request.Query("tailLines").c_str());
     size_t pos = text.size();
     if (pos > 0 && text[pos - 1] == '\n') --pos;
-    for (long i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-    if (n <= 0) text.clear();
-    else if (pos != std::string::npos && pos > 0) text = text.substr(pos + 1);
+    for (long i = 0; i < n && pos != std::string::npos && pos > 0; ++i)
+      pos = text.rfind('\n', pos - 1);
+    if (n <= 0)
+      text.clear();
+    else if (pos != std::string::npos && pos > 0)
+      text = text.substr(pos + 1);
   }
   HttpResponse response;
   response.content_type = "text/plain";
@@ -458,6 +502,7 @@ HttpResponse ApiServer::PodLog(const HttpRequest& request, const Target& target)
   response.stream = [this, type, target, path, text, offset, container](ChunkWriter& writer) {
     if (!text.empty() && !writer.Write(text)) return;
     size_t pos = offset;
+    bool finished = false;  // the container ended: one last read, then end the stream
     while (!writer.PeerClosed()) {
       std::ifstream f(path, std::ios::binary);
       f.seekg(static_cast<std::streamoff>(pos));
@@ -467,16 +512,20 @@ HttpResponse ApiServer::PodLog(const HttpRequest& request, const Target& target)
         if (!writer.Write(more)) return;
         continue;
       }
+      if (finished) return;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (shutting_down_) return;
         json* pod = Lookup(*type, target.ns, target.name);
-        if (!pod) return;
-        for (const auto& cs : pod->value("/status/containerStatuses"_json_pointer, json::array())) {
-          if (cs.value("name", "") == container && cs.contains("/state/terminated"_json_pointer)) return;
+        finished = !pod;
+        for (const auto& cs :
+             pod ? pod->value("/status/containerStatuses"_json_pointer, json::array())
+                 : json::array()) {
+          if (cs.value("name", "") == container && cs.contains("/state/terminated"_json_pointer))
+            finished = true;
         }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (!finished) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   };
   return response;
@@ -502,7 +551,9 @@ std::vector<ApiServer::TypePtr> ApiServer::ServedTypes() const {
   return types_;
 }
 
-std::string ApiServer::ObjectKey(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string ApiServer::ObjectKey(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 json* ApiServer::Lookup(const ResourceType& type, const std::string& ns, const std::string& name) {
   auto bucket = objects_.find(type.storage_key());
@@ -569,7 +620,9 @@ void ApiServer::UnregisterCrdLocked(const json& crd) {
   std::string group = crd.value("/spec/group"_json_pointer, "");
   std::string plural = crd.value("/spec/names/plural"_json_pointer, "");
   types_.erase(std::remove_if(types_.begin(), types_.end(),
-                              [&](const TypePtr& t) { return t->is_custom && t->group == group && t->resource == plural; }),
+                              [&](const TypePtr& t) {
+                                return t->is_custom && t->group == group && t->resource == plural;
+                              }),
                types_.end());
 }
 

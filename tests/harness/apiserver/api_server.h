@@ -90,7 +90,8 @@ class ApiServer {
                     std::optional<long> grace_seconds, bool* removed);
 
   // Storage (api_server.cc).
-  TypePtr FindType(const std::string& group, const std::string& version, const std::string& resource) const;
+  TypePtr FindType(const std::string& group, const std::string& version,
+                   const std::string& resource) const;
   TypePtr StorageType(const std::string& storage_key) const;
   std::vector<TypePtr> ServedTypes() const;
   json* Lookup(const ResourceType& type, const std::string& ns, const std::string& name);

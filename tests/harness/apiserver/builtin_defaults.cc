@@ -19,7 +19,8 @@ void DefaultContainers(json& spec, const char* field) {
     Default(c, "terminationMessagePath", "/dev/termination-log");
     Default(c, "terminationMessagePolicy", "File");
     std::string image = c.value("image", "");
-    bool latest = image.find(':') == std::string::npos || (image.size() >= 7 && image.substr(image.size() - 7) == ":latest");
+    bool latest = image.find(':') == std::string::npos ||
+                  (image.size() >= 7 && image.substr(image.size() - 7) == ":latest");
     Default(c, "imagePullPolicy", latest ? "Always" : "IfNotPresent");
     Default(c, "resources", json::object());
     if (c.contains("ports") && c["ports"].is_array()) {
@@ -52,13 +53,16 @@ void ValidatePodSpec(const json& spec, const std::string& path, json& causes) {
   for (size_t i = 0; i < spec["containers"].size(); ++i) {
     const json& c = spec["containers"][i];
     std::string field = path + ".containers[" + std::to_string(i) + "]";
-    if (c.value("name", "").empty()) causes.push_back(Cause("FieldValueRequired", field + ".name", "Required value"));
-    if (c.value("image", "").empty()) causes.push_back(Cause("FieldValueRequired", field + ".image", "Required value"));
+    if (c.value("name", "").empty())
+      causes.push_back(Cause("FieldValueRequired", field + ".name", "Required value"));
+    if (c.value("image", "").empty())
+      causes.push_back(Cause("FieldValueRequired", field + ".image", "Required value"));
   }
   std::string policy = spec.value("restartPolicy", "Always");
   if (policy != "Always" && policy != "OnFailure" && policy != "Never") {
     causes.push_back(Cause("FieldValueNotSupported", path + ".restartPolicy",
-                           "Unsupported value: \"" + policy + "\": supported values: \"Always\", \"OnFailure\", \"Never\""));
+                           "Unsupported value: \"" + policy +
+                               "\": supported values: \"Always\", \"OnFailure\", \"Never\""));
   }
 }
 
@@ -67,10 +71,12 @@ void ValidatePodSpec(const json& spec, const std::string& path, json& causes) {
 std::string NowTimestamp() { return FormatTimestamp(std::time(nullptr)); }
 
 std::string ValidateObjectName(const ResourceType& type, const std::string& name) {
-  static const std::regex kSubdomain("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
+  static const std::regex kSubdomain(
+      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
   static const std::regex kLabel("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
   bool label_only = type.resource == "namespaces" || type.resource == "services";
-  if (type.resource == "events" || type.resource == "leases" || type.group == "rbac.authorization.k8s.io") {
+  if (type.resource == "events" || type.resource == "leases" ||
+      type.group == "rbac.authorization.k8s.io") {
     if (name.find('/') != std::string::npos || name == "." || name == "..")
       return "Invalid value: \"" + name + "\": may not contain '/'";
     return "";
@@ -78,17 +84,22 @@ std::string ValidateObjectName(const ResourceType& type, const std::string& name
   if (label_only) {
     if (name.size() > 63 || !std::regex_match(name, kLabel)) {
       return "Invalid value: \"" + name +
-             "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-             "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+             "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+             "'-', "
+             "and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+             "'123-abc', "
              "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
     }
     return "";
   }
   if (name.size() > 253 || !std::regex_match(name, kSubdomain)) {
     return "Invalid value: \"" + name +
-           "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-           "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
-           "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+           "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+           "'-' "
+           "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+           "regex "
+           "used for validation is "
+           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
   }
   return "";
 }
@@ -110,9 +121,11 @@ void ApplyBuiltinDefaults(const ResourceType& type, json& obj) {
     Default(spec, "replicas", 1);
     Default(spec, "revisionHistoryLimit", 10);
     Default(spec, "progressDeadlineSeconds", 600);
-    Default(spec, "strategy", json({{"type", "RollingUpdate"},
-                                    {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}}));
-    if (spec.contains("template") && spec["template"].contains("spec")) DefaultPodSpec(spec["template"]["spec"]);
+    Default(spec, "strategy",
+            json({{"type", "RollingUpdate"},
+                  {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}}));
+    if (spec.contains("template") && spec["template"].contains("spec"))
+      DefaultPodSpec(spec["template"]["spec"]);
   } else if (r == "services") {
     json& spec = obj["spec"];
     if (!spec.is_object()) spec = json::object();
@@ -143,33 +156,40 @@ json ValidateBuiltin(const ResourceType& type, const json& obj) {
     ValidatePodSpec(obj.value("spec", json::object()), "spec", causes);
   } else if (r == "deployments") {
     const json spec = obj.value("spec", json::object());
-    if (!spec.contains("selector")) causes.push_back(Cause("FieldValueRequired", "spec.selector", "Required value"));
+    if (!spec.contains("selector"))
+      causes.push_back(Cause("FieldValueRequired", "spec.selector", "Required value"));
     const json labels = spec.value("/template/metadata/labels"_json_pointer, json::object());
     const json match_labels = spec.value("/selector/matchLabels"_json_pointer, json::object());
     for (const auto& [k, v] : match_labels.items()) {
       if (!labels.contains(k) || labels[k] != v) {
-        causes.push_back(Cause("FieldValueInvalid", "spec.template.metadata.labels",
-                               "Invalid value: " + labels.dump() + ": `selector` does not match template `labels`"));
+        causes.push_back(Cause(
+            "FieldValueInvalid", "spec.template.metadata.labels",
+            "Invalid value: " + labels.dump() + ": `selector` does not match template `labels`"));
         break;
       }
     }
-    ValidatePodSpec(spec.value("/template/spec"_json_pointer, json::object()), "spec.template.spec", causes);
-    if (spec.contains("replicas") && (!spec["replicas"].is_number_integer() || spec["replicas"].get<long>() < 0)) {
-      causes.push_back(Cause("FieldValueInvalid", "spec.replicas",
-                             "Invalid value: " + spec["replicas"].dump() + ": must be greater than or equal to 0"));
+    ValidatePodSpec(spec.value("/template/spec"_json_pointer, json::object()), "spec.template.spec",
+                    causes);
+    if (spec.contains("replicas") &&
+        (!spec["replicas"].is_number_integer() || spec["replicas"].get<long>() < 0)) {
+      causes.push_back(Cause(
+          "FieldValueInvalid", "spec.replicas",
+          "Invalid value: " + spec["replicas"].dump() + ": must be greater than or equal to 0"));
     }
   } else if (r == "configmaps" || r == "secrets") {
     for (const char* field : {"data", "binaryData", "stringData"}) {
       if (obj.contains(field) && !obj[field].is_object() && !obj[field].is_null()) {
-        causes.push_back(Cause("FieldValueTypeInvalid", field, "Invalid value: must be a map of strings"));
+        causes.push_back(
+            Cause("FieldValueTypeInvalid", field, "Invalid value: must be a map of strings"));
       }
     }
   } else if (r == "leases") {
     const json spec = obj.value("spec", json::object());
     if (spec.contains("leaseDurationSeconds") && spec["leaseDurationSeconds"].is_number() &&
         spec["leaseDurationSeconds"].get<long>() <= 0) {
-      causes.push_back(Cause("FieldValueInvalid", "spec.leaseDurationSeconds",
-                             "Invalid value: " + spec["leaseDurationSeconds"].dump() + ": must be greater than 0"));
+      causes.push_back(Cause(
+          "FieldValueInvalid", "spec.leaseDurationSeconds",
+          "Invalid value: " + spec["leaseDurationSeconds"].dump() + ": must be greater than 0"));
     }
   }
   return causes;
@@ -192,10 +212,12 @@ json EventsV1ToCore(const json& e) {
   move("deprecatedLastTimestamp", "lastTimestamp");
   move("deprecatedSource", "source");
   move("reportingController", "reportingComponent");
-  if (!out.contains("lastTimestamp") && out.contains("eventTime")) out["lastTimestamp"] = out["eventTime"];
+  if (!out.contains("lastTimestamp") && out.contains("eventTime"))
+    out["lastTimestamp"] = out["eventTime"];
   if (out.contains("series")) {
     if (out["series"].contains("count")) out["count"] = out["series"]["count"];
-    if (out["series"].contains("lastObservedTime")) out["lastTimestamp"] = out["series"]["lastObservedTime"];
+    if (out["series"].contains("lastObservedTime"))
+      out["lastTimestamp"] = out["series"]["lastObservedTime"];
   }
   return out;
 }

@@ -58,11 +58,13 @@ CertPtr NewCert(const char* common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* 
   bool ok = true;
   if (is_ca) {
     ok &= AddExtension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:TRUE");
-    ok &= AddExtension(cert.get(), issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+    ok &= AddExtension(cert.get(), issuer_cert, NID_key_usage,
+                       "critical,keyCertSign,cRLSign,digitalSignature");
     ok &= AddExtension(cert.get(), issuer_cert, NID_subject_key_identifier, "hash");
   } else {
     ok &= AddExtension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:FALSE");
-    ok &= AddExtension(cert.get(), issuer_cert, NID_key_usage, "critical,digitalSignature,keyEncipherment");
+    ok &= AddExtension(cert.get(), issuer_cert, NID_key_usage,
+                       "critical,digitalSignature,keyEncipherment");
     ok &= AddExtension(cert.get(), issuer_cert, NID_ext_key_usage, "serverAuth");
     ok &= AddExtension(cert.get(), issuer_cert, NID_subject_alt_name,
                        "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost,DNS:kubernetes,"

@@ -14,33 +14,51 @@ HttpResponse JsonOk(const json& body) {
 }
 
 json ResourceEntry(const ResourceType& t) {
-  json e = {{"name", t.resource}, {"singularName", t.singular}, {"namespaced", t.namespaced},
-            {"kind", t.kind},     {"verbs", t.verbs}};
+  json e = {{"name", t.resource},
+            {"singularName", t.singular},
+            {"namespaced", t.namespaced},
+            {"kind", t.kind},
+            {"verbs", t.verbs}};
   if (!t.short_names.empty()) e["shortNames"] = t.short_names;
   if (!t.categories.empty()) e["categories"] = t.categories;
   return e;
 }
 
-json ResourceList(const std::string& group_version, const std::vector<std::shared_ptr<const ResourceType>>& types) {
+json ResourceList(const std::string& group_version,
+                  const std::vector<std::shared_ptr<const ResourceType>>& types) {
   json resources = json::array();
   for (const auto& t : types) {
     if (t->api_version() != group_version) continue;
     resources.push_back(ResourceEntry(*t));
     json sub_verbs = json::array({"get", "patch", "update"});
     if (t->has_status) {
-      resources.push_back({{"name", t->resource + "/status"}, {"singularName", ""}, {"namespaced", t->namespaced},
-                           {"kind", t->kind}, {"verbs", sub_verbs}});
+      resources.push_back({{"name", t->resource + "/status"},
+                           {"singularName", ""},
+                           {"namespaced", t->namespaced},
+                           {"kind", t->kind},
+                           {"verbs", sub_verbs}});
     }
     if (t->has_scale) {
-      resources.push_back({{"name", t->resource + "/scale"}, {"singularName", ""}, {"namespaced", t->namespaced},
-                           {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"}, {"verbs", sub_verbs}});
+      resources.push_back({{"name", t->resource + "/scale"},
+                           {"singularName", ""},
+                           {"namespaced", t->namespaced},
+                           {"group", "autoscaling"},
+                           {"version", "v1"},
+                           {"kind", "Scale"},
+                           {"verbs", sub_verbs}});
     }
     if (t->has_log) {
-      resources.push_back({{"name", t->resource + "/log"}, {"singularName", ""}, {"namespaced", t->namespaced},
-                           {"kind", t->kind}, {"verbs", json::array({"get"})}});
+      resources.push_back({{"name", t->resource + "/log"},
+                           {"singularName", ""},
+                           {"namespaced", t->namespaced},
+                           {"kind", t->kind},
+                           {"verbs", json::array({"get"})}});
     }
   }
-  return {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", group_version}, {"resources", resources}};
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
+          {"groupVersion", group_version},
+          {"resources", resources}};
 }
 
 // Groups in serving order with their versions (first = preferred).
@@ -49,12 +67,14 @@ std::vector<std::pair<std::string, std::vector<std::string>>> Groups(
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& t : types) {
     if (t->group.empty()) continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == t->group; });
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == t->group; });
     if (it == out.end()) {
       out.push_back({t->group, {}});
       it = out.end() - 1;
     }
-    if (std::find(it->second.begin(), it->second.end(), t->version) == it->second.end()) it->second.push_back(t->version);
+    if (std::find(it->second.begin(), it->second.end(), t->version) == it->second.end())
+      it->second.push_back(t->version);
   }
   return out;
 }
@@ -74,7 +94,8 @@ json OpenApiV3Document(const std::string& group_version,
   for (const auto& t : types) {
     if (t->api_version() != group_version) continue;
     std::string prefix = t->group.empty() ? "/api/v1" : "/apis/" + t->api_version();
-    std::string path = prefix + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource + "/{name}";
+    std::string path =
+        prefix + (t->namespaced ? "/namespaces/{namespace}/" : "/") + t->resource + "/{name}";
     json gvk = {{"group", t->group}, {"version", t->version}, {"kind", t->kind}};
     json params = json::array();
     for (const char* name : {"dryRun", "fieldManager", "fieldValidation", "force"}) {
@@ -100,7 +121,8 @@ HttpResponse ApiServer::Discovery(const HttpRequest& request, bool* handled) {
   std::string path = request.path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (request.method != "GET") {
-    *handled = path == "/api" || path == "/apis" || path == "/version" || path.rfind("/openapi", 0) == 0;
+    *handled =
+        path == "/api" || path == "/apis" || path == "/version" || path.rfind("/openapi", 0) == 0;
     if (*handled) {
       HttpResponse r;
       r.status = 405;
@@ -110,16 +132,23 @@ HttpResponse ApiServer::Discovery(const HttpRequest& request, bool* handled) {
     return {};
   }
   if (path == "/version") {
-    return JsonOk({{"major", "1"}, {"minor", "32"}, {"gitVersion", "v1.32.0-ffharness"},
-                   {"gitCommit", "featureforge-harness"}, {"gitTreeState", "clean"},
-                   {"buildDate", "2026-01-01T00:00:00Z"}, {"goVersion", "go1.23"}, {"compiler", "gc"},
+    return JsonOk({{"major", "1"},
+                   {"minor", "32"},
+                   {"gitVersion", "v1.32.0-ffharness"},
+                   {"gitCommit", "featureforge-harness"},
+                   {"gitTreeState", "clean"},
+                   {"buildDate", "2026-01-01T00:00:00Z"},
+                   {"goVersion", "go1.23"},
+                   {"compiler", "gc"},
                    {"platform", "linux/amd64"}});
   }
   auto types = ServedTypes();
   if (path == "/api") {
-    return JsonOk({{"kind", "APIVersions"}, {"versions", json::array({"v1"})},
-                   {"serverAddressByClientCIDRs", json::array({{{"clientCIDR", "0.0.0.0/0"},
-                                                                 {"serverAddress", request.Header("host")}}})}});
+    return JsonOk({{"kind", "APIVersions"},
+                   {"versions", json::array({"v1"})},
+                   {"serverAddressByClientCIDRs",
+                    json::array({{{"clientCIDR", "0.0.0.0/0"},
+                                  {"serverAddress", request.Header("host")}}})}});
   }
   if (path == "/api/v1") return JsonOk(ResourceList("v1", types));
   auto groups = Groups(types);
@@ -150,7 +179,9 @@ HttpResponse ApiServer::Discovery(const HttpRequest& request, bool* handled) {
     if (slash == std::string::npos || rest.find('/', slash + 1) == std::string::npos) {
       HttpResponse r;
       r.status = 404;
-      r.body = ApiError{404, "NotFound", "the server could not find the requested resource", {}}.ToStatus().dump();
+      r.body = ApiError{404, "NotFound", "the server could not find the requested resource", {}}
+                   .ToStatus()
+                   .dump();
       return r;
     }
     *handled = false;
@@ -161,7 +192,8 @@ HttpResponse ApiServer::Discovery(const HttpRequest& request, bool* handled) {
     paths["api/v1"] = {{"serverRelativeURL", "/openapi/v3/api/v1"}};
     for (const auto& [name, versions] : groups) {
       for (const auto& v : versions) {
-        paths["apis/" + name + "/" + v] = {{"serverRelativeURL", "/openapi/v3/apis/" + name + "/" + v}};
+        paths["apis/" + name + "/" + v] = {
+            {"serverRelativeURL", "/openapi/v3/apis/" + name + "/" + v}};
       }
     }
     return JsonOk({{"paths", paths}});
@@ -172,8 +204,10 @@ HttpResponse ApiServer::Discovery(const HttpRequest& request, bool* handled) {
     if (gv.rfind("apis/", 0) == 0) return JsonOk(OpenApiV3Document(gv.substr(5), types));
   }
   if (path == "/openapi/v2") {
-    return JsonOk({{"swagger", "2.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
-                   {"paths", json::object()}, {"definitions", json::object()}});
+    return JsonOk({{"swagger", "2.0"},
+                   {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+                   {"paths", json::object()},
+                   {"definitions", json::object()}});
   }
   *handled = false;
   return {};

@@ -198,8 +198,9 @@ class BeastServer : public HttpServer {
         response = handler_(ToRequest(req));
       } catch (const std::exception& e) {
         response.status = 500;
-        response.body = std::string("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
-                                    "\"reason\":\"InternalError\",\"code\":500,\"message\":\"") +
+        response.body = std::string(
+                            "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+                            "\"reason\":\"InternalError\",\"code\":500,\"message\":\"") +
                         "internal error\"}";
       }
       bool keep_alive = req.keep_alive();
@@ -265,8 +266,8 @@ std::string UrlDecode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-featureforge::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
-                                                                    HttpHandler handler) {
+featureforge::Result<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpServerOptions& options, HttpHandler handler) {
   auto server = std::make_unique<BeastServer>(options, std::move(handler));
   FF_RETURN_IF_ERROR(server->Init());
   return std::unique_ptr<HttpServer>(std::move(server));

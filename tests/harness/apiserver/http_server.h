@@ -17,9 +17,9 @@ namespace ffharness {
 
 struct HttpRequest {
   std::string method;
-  std::string target;                         // raw request target, e.g. /api/v1/pods?watch=1
-  std::string path;                           // percent-decoded path without the query
-  std::map<std::string, std::string> query;   // percent-decoded query parameters (last wins)
+  std::string target;                          // raw request target, e.g. /api/v1/pods?watch=1
+  std::string path;                            // percent-decoded path without the query
+  std::map<std::string, std::string> query;    // percent-decoded query parameters (last wins)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 

@@ -32,13 +32,18 @@ bool WriteFile(const std::string& path, const std::string& data) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-std::string Kubeconfig(const std::string& server, const std::string& ca_pem, const std::string& token) {
+std::string Kubeconfig(const std::string& server, const std::string& ca_pem,
+                       const std::string& token) {
   std::string out =
-      "apiVersion: v1\nkind: Config\nclusters:\n- name: ff-harness\n  cluster:\n    server: " + server + "\n";
-  if (!ca_pem.empty()) out += "    certificate-authority-data: " + ffharness::Base64Encode(ca_pem) + "\n";
+      "apiVersion: v1\nkind: Config\nclusters:\n- name: ff-harness\n  cluster:\n    server: " +
+      server + "\n";
+  if (!ca_pem.empty())
+    out += "    certificate-authority-data: " + ffharness::Base64Encode(ca_pem) + "\n";
   out +=
-      "contexts:\n- name: ff-harness\n  context:\n    cluster: ff-harness\n    user: ff-admin\n    namespace: default\n"
-      "current-context: ff-harness\nusers:\n- name: ff-admin\n  user:\n    token: " + token + "\n";
+      "contexts:\n- name: ff-harness\n  context:\n    cluster: ff-harness\n    user: ff-admin\n    "
+      "namespace: default\n"
+      "current-context: ff-harness\nusers:\n- name: ff-admin\n  user:" +
+      (token.empty() ? std::string(" {}\n") : "\n    token: " + token + "\n");
   return out;
 }
 
@@ -51,12 +56,14 @@ int main(int argc, char** argv) {
   bool plain_http = false;
   bool no_snapshot = false;
   ffharness::ApiServerOptions options;
-  app.add_option("--dir", dir, "working dir: kubeconfig, certificates, token, address, state.json")->required();
+  app.add_option("--dir", dir, "working dir: kubeconfig, certificates, token, address, state.json")
+      ->required();
   app.add_option("--port", port, "port on 127.0.0.1 (0 = a free one)");
   app.add_flag("--plain-http", plain_http, "serve plain HTTP instead of TLS");
   app.add_flag("--no-snapshot", no_snapshot, "neither load nor write DIR/state.json");
   app.add_option("--watch-history", options.watch_history, "change events kept for watch resume");
-  app.add_option("--bookmark-interval", options.bookmark_interval_seconds, "seconds between watch BOOKMARKs");
+  app.add_option("--bookmark-interval", options.bookmark_interval_seconds,
+                 "seconds between watch BOOKMARKs");
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals before any thread starts, so sigwait below receives them.
@@ -71,7 +78,8 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir, ec);
   std::string ca, cert, key, token;
   if (!plain_http) {
-    if (!ReadFile(dir + "/ca.crt", &ca) || !ReadFile(dir + "/server.crt", &cert) || !ReadFile(dir + "/server.key", &key)) {
+    if (!ReadFile(dir + "/ca.crt", &ca) || !ReadFile(dir + "/server.crt", &cert) ||
+        !ReadFile(dir + "/server.key", &key)) {
       auto certs = ffharness::GenerateServerCertificates();
       if (!certs.ok()) {
         std::cerr << "ff-apiserver: " << certs.status().ToString() << "\n";
@@ -80,7 +88,8 @@ int main(int argc, char** argv) {
       ca = certs->ca_cert_pem;
       cert = certs->server_cert_pem + certs->ca_cert_pem;
       key = certs->server_key_pem;
-      if (!WriteFile(dir + "/ca.crt", ca) || !WriteFile(dir + "/server.crt", cert) || !WriteFile(dir + "/server.key", key)) {
+      if (!WriteFile(dir + "/ca.crt", ca) || !WriteFile(dir + "/server.crt", cert) ||
+          !WriteFile(dir + "/server.key", key)) {
         std::cerr << "ff-apiserver: cannot write certificates to " << dir << "\n";
         return 1;
       }
@@ -93,7 +102,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  options.token = token;
+  // Clients never send bearer tokens over plain HTTP, so plain HTTP serves without authentication.
+  options.token = plain_http ? "" : token;
   ffharness::ApiServer api(options);
   std::string state_file = dir + "/state.json";
   if (!no_snapshot && std::filesystem::exists(state_file)) {
@@ -108,7 +118,8 @@ int main(int argc, char** argv) {
   http_options.tls = !plain_http;
   http_options.cert_pem = cert;
   http_options.key_pem = key;
-  auto server = ffharness::HttpServer::Start(http_options, [&api](const ffharness::HttpRequest& r) { return api.Handle(r); });
+  auto server = ffharness::HttpServer::Start(
+      http_options, [&api](const ffharness::HttpRequest& r) { return api.Handle(r); });
   if (!server.ok()) {
     std::cerr << "ff-apiserver: " << server.status().ToString() << "\n";
     return 1;
@@ -116,7 +127,8 @@ int main(int argc, char** argv) {
   std::string address = "127.0.0.1:" + std::to_string((*server)->port());
   std::string url = (plain_http ? "http://" : "https://") + address;
   std::filesystem::remove(dir + "/address", ec);
-  if (!WriteFile(dir + "/kubeconfig", Kubeconfig(url, ca, token)) || !WriteFile(dir + "/address", address + "\n")) {
+  if (!WriteFile(dir + "/kubeconfig", Kubeconfig(url, ca, options.token)) ||
+      !WriteFile(dir + "/address", address + "\n")) {
     std::cerr << "ff-apiserver: cannot write " << dir << "/kubeconfig\n";
     return 1;
   }

@@ -29,10 +29,18 @@ json StripDirectives(const json& value) {
 // The patch merge key of a list field, or "" when the list is replaced as a whole.
 std::string MergeKeyFor(const std::string& field, const json& sample_a, const json& sample_b) {
   static const std::pair<const char*, const char*> kKeys[] = {
-      {"containers", "name"},       {"initContainers", "name"}, {"ephemeralContainers", "name"},
-      {"volumes", "name"},          {"env", "name"},            {"imagePullSecrets", "name"},
-      {"volumeMounts", "mountPath"}, {"volumeDevices", "devicePath"}, {"hostAliases", "ip"},
-      {"conditions", "type"},       {"ownerReferences", "uid"}, {"resourceClaims", "name"},
+      {"containers", "name"},
+      {"initContainers", "name"},
+      {"ephemeralContainers", "name"},
+      {"volumes", "name"},
+      {"env", "name"},
+      {"imagePullSecrets", "name"},
+      {"volumeMounts", "mountPath"},
+      {"volumeDevices", "devicePath"},
+      {"hostAliases", "ip"},
+      {"conditions", "type"},
+      {"ownerReferences", "uid"},
+      {"resourceClaims", "name"},
       {"topologySpreadConstraints", "topologyKey"}};
   for (const auto& [name, key] : kKeys) {
     if (field == name) return key;
@@ -66,7 +74,8 @@ bool MergeList(const std::string& field, json& original, const json& patch, std:
   if (key.empty()) {
     if (IsMergedPrimitiveList(field)) {
       for (const auto& item : patch) {
-        if (std::find(original.begin(), original.end(), item) == original.end()) original.push_back(item);
+        if (std::find(original.begin(), original.end(), item) == original.end())
+          original.push_back(item);
       }
     } else {
       original = StripDirectives(patch);
@@ -75,7 +84,8 @@ bool MergeList(const std::string& field, json& original, const json& patch, std:
   }
   for (const auto& item : patch) {
     if (!item.is_object() || !item.contains(key)) {
-      *error = "strategic merge patch: an item of list \"" + field + "\" has no merge key \"" + key + "\"";
+      *error = "strategic merge patch: an item of list \"" + field + "\" has no merge key \"" +
+               key + "\"";
       return false;
     }
     auto it = std::find_if(original.begin(), original.end(),

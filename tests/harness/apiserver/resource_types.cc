@@ -5,8 +5,9 @@
 namespace ffharness {
 namespace {
 
-ResourceType Make(std::string group, std::string version, std::string resource, std::string singular,
-                  std::string kind, bool namespaced, std::vector<std::string> short_names = {},
+ResourceType Make(std::string group, std::string version, std::string resource,
+                  std::string singular, std::string kind, bool namespaced,
+                  std::vector<std::string> short_names = {},
                   std::vector<std::string> categories = {}) {
   ResourceType t;
   t.group = std::move(group);
@@ -42,7 +43,8 @@ std::vector<ResourceType> BuiltinResourceTypes() {
   types.push_back(services);
   types.push_back(Make("", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"}));
   types.push_back(Make("", "v1", "secrets", "secret", "Secret", true));
-  types.push_back(Make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
+  types.push_back(
+      Make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
   types.push_back(Make("", "v1", "endpoints", "endpoints", "Endpoints", true, {"ep"}));
   types.push_back(Make("", "v1", "persistentvolumeclaims", "persistentvolumeclaim",
                        "PersistentVolumeClaim", true, {"pvc"}));
@@ -53,16 +55,19 @@ std::vector<ResourceType> BuiltinResourceTypes() {
   nodes.has_status = true;
   types.push_back(nodes);
 
-  auto deployments = Make("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"});
+  auto deployments =
+      Make("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, {"all"});
   deployments.has_status = true;
   deployments.has_scale = true;
   deployments.tracks_generation = true;
   types.push_back(deployments);
-  auto replicasets = Make("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"});
+  auto replicasets =
+      Make("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, {"all"});
   replicasets.has_status = true;
   replicasets.tracks_generation = true;
   types.push_back(replicasets);
-  auto statefulsets = Make("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, {"all"});
+  auto statefulsets =
+      Make("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, {"all"});
   statefulsets.has_status = true;
   statefulsets.tracks_generation = true;
   types.push_back(statefulsets);
@@ -80,17 +85,34 @@ std::vector<ResourceType> BuiltinResourceTypes() {
     std::string k = kind, lower;
     for (char c : k) lower.push_back(static_cast<char>(std::tolower(c)));
     types.push_back(Make("rbac.authorization.k8s.io", "v1", lower + "s", lower, k, true));
-    types.push_back(Make("rbac.authorization.k8s.io", "v1", "cluster" + lower + "s", "cluster" + lower,
-                         "Cluster" + k, false));
+    types.push_back(Make("rbac.authorization.k8s.io", "v1", "cluster" + lower + "s",
+                         "cluster" + lower, "Cluster" + k, false));
   }
+  auto daemonsets =
+      Make("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, {"ds"}, {"all"});
+  daemonsets.has_status = true;
+  daemonsets.tracks_generation = true;
+  types.push_back(daemonsets);
+  auto cronjobs = Make("batch", "v1", "cronjobs", "cronjob", "CronJob", true, {"cj"}, {"all"});
+  cronjobs.has_status = true;
+  cronjobs.tracks_generation = true;
+  types.push_back(cronjobs);
+  auto hpas = Make("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+                   "HorizontalPodAutoscaler", true, {"hpa"}, {"all"});
+  hpas.has_status = true;
+  types.push_back(hpas);
+  auto ingresses =
+      Make("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", true, {"ing"});
+  ingresses.has_status = true;
+  types.push_back(ingresses);
   types.push_back(Make("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
                        "PodDisruptionBudget", true, {"pdb"}));
-  types.push_back(Make("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy",
-                       true, {"netpol"}));
+  types.push_back(Make("networking.k8s.io", "v1", "networkpolicies", "networkpolicy",
+                       "NetworkPolicy", true, {"netpol"}));
 
-  auto crds = Make("apiextensions.k8s.io", "v1", "customresourcedefinitions",
-                   "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"},
-                   {"api-extensions"});
+  auto crds =
+      Make("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
+           "CustomResourceDefinition", false, {"crd", "crds"}, {"api-extensions"});
   crds.has_status = true;
   crds.tracks_generation = true;
   types.push_back(crds);
@@ -112,15 +134,20 @@ std::vector<ResourceType> ResourceTypesFromCrd(const json& crd, std::string* err
   std::string name = crd.value("/metadata/name"_json_pointer, "");
   if (group.empty()) return fail("spec.group: Required value");
   if (group.find('.') == std::string::npos)
-    return fail("spec.group: Invalid value: \"" + group + "\": should be a domain with at least one dot");
+    return fail("spec.group: Invalid value: \"" + group +
+                "\": should be a domain with at least one dot");
   if (plural.empty()) return fail("spec.names.plural: Required value");
   if (kind.empty()) return fail("spec.names.kind: Required value");
   if (scope != "Namespaced" && scope != "Cluster")
-    return fail("spec.scope: Unsupported value: \"" + scope + "\": supported values: \"Cluster\", \"Namespaced\"");
+    return fail("spec.scope: Unsupported value: \"" + scope +
+                "\": supported values: \"Cluster\", \"Namespaced\"");
   if (name != plural + "." + group)
-    return fail("metadata.name: Invalid value: \"" + name + "\": must be spec.names.plural+\".\"+spec.group");
+    return fail("metadata.name: Invalid value: \"" + name +
+                "\": must be spec.names.plural+\".\"+spec.group");
   if (!spec.contains("versions") || !spec["versions"].is_array() || spec["versions"].empty())
-    return fail("spec.versions: Invalid value: null: must have exactly one version marked as storage version");
+    return fail(
+        "spec.versions: Invalid value: null: must have exactly one version marked as storage "
+        "version");
   int storage = 0;
   std::set<std::string> seen;
   for (size_t i = 0; i < spec["versions"].size(); ++i) {
@@ -128,7 +155,8 @@ std::vector<ResourceType> ResourceTypesFromCrd(const json& crd, std::string* err
     std::string field = "spec.versions[" + std::to_string(i) + "]";
     std::string vname = v.value("name", "");
     if (vname.empty()) return fail(field + ".name: Required value");
-    if (!seen.insert(vname).second) return fail(field + ".name: Duplicate value: \"" + vname + "\"");
+    if (!seen.insert(vname).second)
+      return fail(field + ".name: Duplicate value: \"" + vname + "\"");
     if (v.value("storage", false)) ++storage;
     if (!v.contains("schema") || !v["schema"].contains("openAPIV3Schema"))
       return fail(field + ".schema.openAPIV3Schema: Required value: schemas are required");
@@ -161,12 +189,14 @@ std::vector<ResourceType> ResourceTypesFromCrd(const json& crd, std::string* err
     }
     out.push_back(std::move(t));
   }
-  if (storage != 1) return fail("spec.versions: Invalid value: must have exactly one version marked as storage version");
+  if (storage != 1)
+    return fail(
+        "spec.versions: Invalid value: must have exactly one version marked as storage version");
   return out;
 }
 
 json ApiError::ToStatus() const {
-  json status = {{"kind", "Status"},     {"apiVersion", "v1"}, {"metadata", json::object()},
+  json status = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
                  {"status", "Failure"}, {"message", message}, {"reason", reason},
                  {"code", code}};
   if (!details.empty()) status["details"] = details;
@@ -174,19 +204,25 @@ json ApiError::ToStatus() const {
 }
 
 ApiError NotFoundError(const ResourceType& type, const std::string& name) {
-  return {404, "NotFound", type.qualified_resource() + " \"" + name + "\" not found",
+  return {404,
+          "NotFound",
+          type.qualified_resource() + " \"" + name + "\" not found",
           {{"name", name}, {"group", type.group}, {"kind", type.resource}}};
 }
 
 ApiError AlreadyExistsError(const ResourceType& type, const std::string& name) {
-  return {409, "AlreadyExists", type.qualified_resource() + " \"" + name + "\" already exists",
+  return {409,
+          "AlreadyExists",
+          type.qualified_resource() + " \"" + name + "\" already exists",
           {{"name", name}, {"group", type.group}, {"kind", type.resource}}};
 }
 
 ApiError ConflictError(const ResourceType& type, const std::string& name, const std::string& why) {
-  return {409, "Conflict",
-          "Operation cannot be fulfilled on " + type.qualified_resource() + " \"" + name + "\": " + why,
-          {{"name", name}, {"group", type.group}, {"kind", type.resource}}};
+  return {
+      409,
+      "Conflict",
+      "Operation cannot be fulfilled on " + type.qualified_resource() + " \"" + name + "\": " + why,
+      {{"name", name}, {"group", type.group}, {"kind", type.resource}}};
 }
 
 ApiError BadRequestError(const std::string& message) { return {400, "BadRequest", message, {}}; }
@@ -205,7 +241,9 @@ ApiError InvalidError(const ResourceType& type, const std::string& name, const j
     for (size_t i = 0; i < parts.size(); ++i) joined += (i ? ", " : "") + parts[i];
     joined += "]";
   }
-  return {422, "Invalid", QualifiedKind(type) + " \"" + name + "\" is invalid: " + joined,
+  return {422,
+          "Invalid",
+          QualifiedKind(type) + " \"" + name + "\" is invalid: " + joined,
           {{"name", name}, {"group", type.group}, {"kind", type.kind}, {"causes", causes}}};
 }
 

@@ -114,23 +114,25 @@ class Walker {
     }
     if (s.contains("minProperties") && v.size() < s["minProperties"].get<size_t>()) {
       Add("FieldValueInvalid", path,
-          "Invalid value: " + std::to_string(v.size()) + ": " + path + " in body should have at least " +
-              s["minProperties"].dump() + " properties");
+          "Invalid value: " + std::to_string(v.size()) + ": " + path +
+              " in body should have at least " + s["minProperties"].dump() + " properties");
     }
   }
 
   void WalkArray(json& v, const json& s, const std::string& path) {
     if (s.contains("items") && s["items"].is_object()) {
-      for (size_t i = 0; i < v.size(); ++i) Walk(v[i], s["items"], path + "[" + std::to_string(i) + "]");
+      for (size_t i = 0; i < v.size(); ++i)
+        Walk(v[i], s["items"], path + "[" + std::to_string(i) + "]");
     }
     if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) {
       Add("FieldValueInvalid", path,
-          "Invalid value: " + std::to_string(v.size()) + ": " + path + " in body should have at least " +
-              s["minItems"].dump() + " items");
+          "Invalid value: " + std::to_string(v.size()) + ": " + path +
+              " in body should have at least " + s["minItems"].dump() + " items");
     }
     if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) {
       Add("FieldValueTooMany", path,
-          "Too many: " + std::to_string(v.size()) + ": must have at most " + s["maxItems"].dump() + " items");
+          "Too many: " + std::to_string(v.size()) + ": must have at most " + s["maxItems"].dump() +
+              " items");
     }
   }
 
@@ -141,7 +143,8 @@ class Walker {
       if (!found) {
         std::string list;
         for (const auto& allowed : s["enum"]) list += (list.empty() ? "" : ", ") + allowed.dump();
-        Add("FieldValueNotSupported", path, "Unsupported value: " + v.dump() + ": supported values: " + list);
+        Add("FieldValueNotSupported", path,
+            "Unsupported value: " + v.dump() + ": supported values: " + list);
       }
     }
     if (v.is_number()) {

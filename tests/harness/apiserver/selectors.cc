@@ -131,10 +131,14 @@ std::optional<LabelSelector> LabelSelector::FromObject(const json& selector, std
     LabelRequirement req;
     req.key = expr.value("key", "");
     std::string op = expr.value("operator", "");
-    if (op == "In") req.op = LabelRequirement::Op::kIn;
-    else if (op == "NotIn") req.op = LabelRequirement::Op::kNotIn;
-    else if (op == "Exists") req.op = LabelRequirement::Op::kExists;
-    else if (op == "DoesNotExist") req.op = LabelRequirement::Op::kDoesNotExist;
+    if (op == "In")
+      req.op = LabelRequirement::Op::kIn;
+    else if (op == "NotIn")
+      req.op = LabelRequirement::Op::kNotIn;
+    else if (op == "Exists")
+      req.op = LabelRequirement::Op::kExists;
+    else if (op == "DoesNotExist")
+      req.op = LabelRequirement::Op::kDoesNotExist;
     else {
       *error = "selector.matchExpressions.operator: Unsupported value: \"" + op + "\"";
       return std::nullopt;
@@ -186,12 +190,24 @@ std::string LabelSelector::ToString() const {
       return s;
     };
     switch (req.op) {
-      case LabelRequirement::Op::kEquals: out += req.key + "=" + req.values[0]; break;
-      case LabelRequirement::Op::kNotEquals: out += req.key + "!=" + req.values[0]; break;
-      case LabelRequirement::Op::kIn: out += req.key + " in (" + joined() + ")"; break;
-      case LabelRequirement::Op::kNotIn: out += req.key + " notin (" + joined() + ")"; break;
-      case LabelRequirement::Op::kExists: out += req.key; break;
-      case LabelRequirement::Op::kDoesNotExist: out += "!" + req.key; break;
+      case LabelRequirement::Op::kEquals:
+        out += req.key + "=" + req.values[0];
+        break;
+      case LabelRequirement::Op::kNotEquals:
+        out += req.key + "!=" + req.values[0];
+        break;
+      case LabelRequirement::Op::kIn:
+        out += req.key + " in (" + joined() + ")";
+        break;
+      case LabelRequirement::Op::kNotIn:
+        out += req.key + " notin (" + joined() + ")";
+        break;
+      case LabelRequirement::Op::kExists:
+        out += req.key;
+        break;
+      case LabelRequirement::Op::kDoesNotExist:
+        out += "!" + req.key;
+        break;
     }
   }
   return out;
@@ -213,7 +229,8 @@ std::optional<FieldSelector> FieldSelector::Parse(const std::string& text, std::
       term.path = Trim(part.substr(0, pos));
       term.value = Trim(part.substr(pos + len));
     } else {
-      *error = "invalid field selector \"" + text + "\": \"" + part + "\" has no operator (=, ==, !=)";
+      *error =
+          "invalid field selector \"" + text + "\": \"" + part + "\" has no operator (=, ==, !=)";
       return std::nullopt;
     }
     if (term.path.empty()) {
@@ -251,7 +268,8 @@ std::string FieldValueAsString(const json& object, const std::string& path) {
 
 std::vector<json> EvaluateJsonPath(const json& object, const std::string& raw_path) {
   std::string path = Trim(raw_path);
-  if (path.size() >= 2 && path.front() == '{' && path.back() == '}') path = path.substr(1, path.size() - 2);
+  if (path.size() >= 2 && path.front() == '{' && path.back() == '}')
+    path = path.substr(1, path.size() - 2);
   if (!path.empty() && path[0] == '$') path = path.substr(1);
   std::vector<const json*> current{&object};
   for (const std::string& seg : SplitPath(path)) {
@@ -283,7 +301,8 @@ std::vector<json> EvaluateJsonPath(const json& object, const std::string& raw_pa
         if (eq == std::string::npos) continue;
         std::string key = Trim(cond.substr(0, eq));
         std::string want = Trim(cond.substr(eq + 2));
-        if (want.size() >= 2 && (want.front() == '"' || want.front() == '\'')) want = want.substr(1, want.size() - 2);
+        if (want.size() >= 2 && (want.front() == '"' || want.front() == '\''))
+          want = want.substr(1, want.size() - 2);
         if (key.rfind("@.", 0) == 0) key = key.substr(2);
         for (const auto& item : *base) {
           if (FieldValueAsString(item, key) == want) next.push_back(&item);
@@ -292,7 +311,8 @@ std::vector<json> EvaluateJsonPath(const json& object, const std::string& raw_pa
         try {
           long i = std::stol(index);
           if (i < 0) i += static_cast<long>(base->size());
-          if (i >= 0 && static_cast<size_t>(i) < base->size()) next.push_back(&(*base)[static_cast<size_t>(i)]);
+          if (i >= 0 && static_cast<size_t>(i) < base->size())
+            next.push_back(&(*base)[static_cast<size_t>(i)]);
         } catch (const std::exception&) {
         }
       }

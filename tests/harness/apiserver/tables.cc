@@ -9,13 +9,17 @@ namespace {
 
 json Column(const std::string& name, const std::string& type, int priority = 0,
             const std::string& format = "", const std::string& description = "") {
-  return {{"name", name}, {"type", type}, {"format", format}, {"description", description},
+  return {{"name", name},
+          {"type", type},
+          {"format", format},
+          {"description", description},
           {"priority", priority}};
 }
 
 std::string Age(const json& obj) {
   std::time_t created = 0;
-  if (!ParseTimestamp(obj.value("/metadata/creationTimestamp"_json_pointer, ""), &created)) return "<unknown>";
+  if (!ParseTimestamp(obj.value("/metadata/creationTimestamp"_json_pointer, ""), &created))
+    return "<unknown>";
   return HumanDuration(static_cast<long>(std::time(nullptr) - created));
 }
 
@@ -36,10 +40,12 @@ std::string PodStatusReason(const json& pod) {
   for (const auto& cs : pod.value("/status/containerStatuses"_json_pointer, json::array())) {
     if (cs.contains("state")) {
       const json& st = cs["state"];
-      if (st.contains("waiting") && st["waiting"].contains("reason")) reason = st["waiting"]["reason"];
+      if (st.contains("waiting") && st["waiting"].contains("reason"))
+        reason = st["waiting"]["reason"];
       else if (st.contains("terminated")) {
         reason = st["terminated"].value("reason", "");
-        if (reason.empty()) reason = "ExitCode:" + std::to_string(st["terminated"].value("exitCode", 0));
+        if (reason.empty())
+          reason = "ExitCode:" + std::to_string(st["terminated"].value("exitCode", 0));
       }
     }
   }
@@ -121,7 +127,9 @@ json BuiltinCells(const ResourceType& type, const json& obj) {
     cells.push_back(Str(obj, "/spec/nodeName", "<none>"));
   } else if (r == "deployments") {
     cells.push_back(std::to_string(Int(obj, "/status/readyReplicas")) + "/" +
-                    std::to_string(obj.contains("/spec/replicas"_json_pointer) ? Int(obj, "/spec/replicas") : 1));
+                    std::to_string(obj.contains("/spec/replicas"_json_pointer)
+                                       ? Int(obj, "/spec/replicas")
+                                       : 1));
     cells.push_back(Int(obj, "/status/updatedReplicas"));
     cells.push_back(Int(obj, "/status/availableReplicas"));
     cells.push_back(Age(obj));
@@ -138,18 +146,21 @@ json BuiltinCells(const ResourceType& type, const json& obj) {
     cells.push_back("<none>");
     std::string ports;
     for (const auto& p : obj.value("/spec/ports"_json_pointer, json::array())) {
-      ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0)) + "/" + p.value("protocol", "TCP");
+      ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0)) + "/" +
+               p.value("protocol", "TCP");
     }
     cells.push_back(ports.empty() ? "<none>" : ports);
     cells.push_back(Age(obj));
     std::string selector;
     const json service_selector = obj.value("/spec/selector"_json_pointer, json::object());
     for (const auto& [k, v] : service_selector.items()) {
-      selector += (selector.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      selector += (selector.empty() ? "" : ",") + k + "=" +
+                  (v.is_string() ? v.get<std::string>() : v.dump());
     }
     cells.push_back(selector.empty() ? "<none>" : selector);
   } else if (r == "configmaps") {
-    cells.push_back(obj.value("data", json::object()).size() + obj.value("binaryData", json::object()).size());
+    cells.push_back(obj.value("data", json::object()).size() +
+                    obj.value("binaryData", json::object()).size());
     cells.push_back(Age(obj));
   } else if (r == "secrets") {
     cells.push_back(obj.value("type", "Opaque"));
@@ -161,7 +172,8 @@ json BuiltinCells(const ResourceType& type, const json& obj) {
   } else if (r == "nodes") {
     std::string ready = "Unknown";
     for (const auto& c : obj.value("/status/conditions"_json_pointer, json::array())) {
-      if (c.value("type", "") == "Ready") ready = c.value("status", "") == "True" ? "Ready" : "NotReady";
+      if (c.value("type", "") == "Ready")
+        ready = c.value("status", "") == "True" ? "Ready" : "NotReady";
     }
     cells.push_back(ready);
     cells.push_back(Age(obj));
@@ -172,8 +184,11 @@ json BuiltinCells(const ResourceType& type, const json& obj) {
     cells.push_back(Str(obj, "/metadata/creationTimestamp"));
   } else if (r == "events" && type.group.empty()) {
     std::time_t last = 0;
-    std::string ts = Str(obj, "/lastTimestamp", Str(obj, "/eventTime", Str(obj, "/metadata/creationTimestamp")));
-    cells.push_back(ParseTimestamp(ts, &last) ? HumanDuration(static_cast<long>(std::time(nullptr) - last)) : "<unknown>");
+    std::string ts =
+        Str(obj, "/lastTimestamp", Str(obj, "/eventTime", Str(obj, "/metadata/creationTimestamp")));
+    cells.push_back(ParseTimestamp(ts, &last)
+                        ? HumanDuration(static_cast<long>(std::time(nullptr) - last))
+                        : "<unknown>");
     cells.push_back(obj.value("type", ""));
     cells.push_back(obj.value("reason", ""));
     std::string kind = Str(obj, "/involvedObject/kind");
@@ -203,7 +218,8 @@ json CustomCells(const ResourceType& type, const json& obj) {
   json cells = json::array();
   cells.push_back(Str(obj, "/metadata/name"));
   json columns = type.printer_columns;
-  if (columns.empty()) columns = json::array({{{"type", "date"}, {"jsonPath", ".metadata.creationTimestamp"}}});
+  if (columns.empty())
+    columns = json::array({{{"type", "date"}, {"jsonPath", ".metadata.creationTimestamp"}}});
   for (const auto& c : columns) {
     std::vector<json> values = EvaluateJsonPath(obj, c.value("jsonPath", ""));
     if (values.empty() || values[0].is_null()) {
@@ -237,8 +253,10 @@ std::string HumanDuration(long s) {
   long minutes = s / 60;
   if (minutes < 10) {
     long sec = s % 60;
-    if (sec == 0) std::snprintf(buf, sizeof buf, "%ldm", minutes);
-    else std::snprintf(buf, sizeof buf, "%ldm%lds", minutes, sec);
+    if (sec == 0)
+      std::snprintf(buf, sizeof buf, "%ldm", minutes);
+    else
+      std::snprintf(buf, sizeof buf, "%ldm%lds", minutes, sec);
     return buf;
   }
   if (minutes < 180) {
@@ -248,14 +266,18 @@ std::string HumanDuration(long s) {
   long hours = s / 3600;
   if (hours < 8) {
     long m = minutes % 60;
-    if (m == 0) std::snprintf(buf, sizeof buf, "%ldh", hours);
-    else std::snprintf(buf, sizeof buf, "%ldh%ldm", hours, m);
+    if (m == 0)
+      std::snprintf(buf, sizeof buf, "%ldh", hours);
+    else
+      std::snprintf(buf, sizeof buf, "%ldh%ldm", hours, m);
   } else if (hours < 48) {
     std::snprintf(buf, sizeof buf, "%ldh", hours);
   } else if (hours < 24 * 8) {
     long h = hours % 24;
-    if (h == 0) std::snprintf(buf, sizeof buf, "%ldd", hours / 24);
-    else std::snprintf(buf, sizeof buf, "%ldd%ldh", hours / 24, h);
+    if (h == 0)
+      std::snprintf(buf, sizeof buf, "%ldd", hours / 24);
+    else
+      std::snprintf(buf, sizeof buf, "%ldd%ldh", hours / 24, h);
   } else if (hours < 24 * 365 * 2) {
     std::snprintf(buf, sizeof buf, "%ldd", hours / 24);
   } else {
@@ -275,8 +297,8 @@ std::string FormatTimestamp(std::time_t t) {
 bool ParseTimestamp(const std::string& text, std::time_t* out) {
   std::tm tm{};
   if (text.size() < 19) return false;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec) != 6) {
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
     return false;
   }
   tm.tm_year -= 1900;
@@ -287,25 +309,28 @@ bool ParseTimestamp(const std::string& text, std::time_t* out) {
 
 json MakeTable(const ResourceType& type, const std::vector<json>& objects, bool include_columns,
                const std::string& include_object, const std::string& resource_version) {
-  json table = {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"},
+  json table = {{"kind", "Table"},
+                {"apiVersion", "meta.k8s.io/v1"},
                 {"metadata", {{"resourceVersion", resource_version}}}};
   json defs = json::array();
-  defs.push_back(Column("Name", "string", 0, "name",
-                        "Name must be unique within a namespace."));
+  defs.push_back(Column("Name", "string", 0, "name", "Name must be unique within a namespace."));
   if (type.is_custom) {
     for (auto& c : CustomColumns(type)) defs.push_back(c);
   } else {
     BuiltinColumns(type, &defs);
   }
-  if (include_columns) table["columnDefinitions"] = defs;
-  else table["columnDefinitions"] = nullptr;
+  if (include_columns)
+    table["columnDefinitions"] = defs;
+  else
+    table["columnDefinitions"] = nullptr;
   json rows = json::array();
   for (const auto& obj : objects) {
     json row = {{"cells", type.is_custom ? CustomCells(type, obj) : BuiltinCells(type, obj)}};
     if (include_object == "Object") {
       row["object"] = obj;
     } else if (include_object != "None") {
-      row["object"] = {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"},
+      row["object"] = {{"kind", "PartialObjectMetadata"},
+                       {"apiVersion", "meta.k8s.io/v1"},
                        {"metadata", obj.value("metadata", json::object())}};
     }
     rows.push_back(std::move(row));

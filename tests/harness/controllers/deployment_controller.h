@@ -37,7 +37,8 @@ class DeploymentController {
   std::condition_variable cv_;
   std::set<std::string> dirty_;
   // Pods created but not yet seen by the pod informer, per deployment (avoids double creates).
-  std::map<std::string, std::pair<std::set<std::string>, std::chrono::steady_clock::time_point>> expected_;
+  std::map<std::string, std::pair<std::set<std::string>, std::chrono::steady_clock::time_point>>
+      expected_;
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

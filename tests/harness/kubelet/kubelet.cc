@@ -34,7 +34,8 @@ std::string FieldRefValue(const json& pod, const std::string& pod_ip, const std:
   if (path == "metadata.namespace") return meta.value("namespace", "");
   if (path == "metadata.uid") return meta.value("uid", "");
   if (path == "spec.nodeName") return pod.value("/spec/nodeName"_json_pointer, "");
-  if (path == "spec.serviceAccountName") return pod.value("/spec/serviceAccountName"_json_pointer, "");
+  if (path == "spec.serviceAccountName")
+    return pod.value("/spec/serviceAccountName"_json_pointer, "");
   if (path == "status.podIP" || path == "status.podIPs") return pod_ip;
   if (path == "status.hostIP") return "127.0.0.1";
   for (const char* field : {"labels", "annotations"}) {
@@ -66,7 +67,8 @@ Status ProcessKubelet::Start() {
     dirty_.insert(k8s::ObjectKey::Of(*obj).ToString());
     cv_.notify_all();
   };
-  pods_->AddEventHandlers({enqueue, [enqueue](const auto&, const auto& obj) { enqueue(obj); }, enqueue});
+  pods_->AddEventHandlers(
+      {enqueue, [enqueue](const auto&, const auto& obj) { enqueue(obj); }, enqueue});
   pods_->Start();
   loop_ = std::thread([this] { Loop(); });
   return Status::OK();
@@ -98,12 +100,13 @@ void ProcessKubelet::Stop() {
 }
 
 void ProcessKubelet::RegisterNode() {
-  json node = {{"apiVersion", "v1"},
-               {"kind", "Node"},
-               {"metadata",
-                {{"name", options_.node_name},
-                 {"labels", {{"kubernetes.io/hostname", options_.node_name}, {"kubernetes.io/os", "linux"}}},
-                 {"annotations", {{"harness.featureforge.dev/pod-log-dir", options_.root_dir + "/pods"}}}}}};
+  json node = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata",
+       {{"name", options_.node_name},
+        {"labels", {{"kubernetes.io/hostname", options_.node_name}, {"kubernetes.io/os", "linux"}}},
+        {"annotations", {{"harness.featureforge.dev/pod-log-dir", options_.root_dir + "/pods"}}}}}};
   auto created = client_->Create(NodesType(), node);
   if (!created.ok() && k8s::IsAlreadyExists(created.status())) {
     auto patched = client_->Patch(NodesType(), "", options_.node_name, k8s::PatchType::kMerge,
@@ -112,15 +115,23 @@ void ProcessKubelet::RegisterNode() {
   } else if (!created.ok()) {
     Log("cannot register node: " + created.status().ToString());
   }
-  json status = {{"status",
-                  {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"},
-                                                {"message", "process kubelet is posting ready status"},
-                                                {"lastHeartbeatTime", Now()}, {"lastTransitionTime", Now()}}})},
-                   {"addresses", json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
-                                              {{"type", "Hostname"}, {"address", options_.node_name}}})},
-                   {"nodeInfo", {{"kubeletVersion", "v1.32.0-ffharness"}, {"operatingSystem", "linux"},
-                                 {"architecture", "amd64"}, {"containerRuntimeVersion", "process://"}}}}}};
-  auto patched = client_->Patch(NodesType(), "", options_.node_name, k8s::PatchType::kMerge, status, "status");
+  json status = {
+      {"status",
+       {{"conditions", json::array({{{"type", "Ready"},
+                                     {"status", "True"},
+                                     {"reason", "KubeletReady"},
+                                     {"message", "process kubelet is posting ready status"},
+                                     {"lastHeartbeatTime", Now()},
+                                     {"lastTransitionTime", Now()}}})},
+        {"addresses", json::array({{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
+                                   {{"type", "Hostname"}, {"address", options_.node_name}}})},
+        {"nodeInfo",
+         {{"kubeletVersion", "v1.32.0-ffharness"},
+          {"operatingSystem", "linux"},
+          {"architecture", "amd64"},
+          {"containerRuntimeVersion", "process://"}}}}}};
+  auto patched =
+      client_->Patch(NodesType(), "", options_.node_name, k8s::PatchType::kMerge, status, "status");
   if (!patched.ok()) Log("cannot report node status: " + patched.status().ToString());
 }
 
@@ -129,7 +140,8 @@ void ProcessKubelet::Loop() {
     std::set<std::string> keys;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_ || !dirty_.empty(); });
+      cv_.wait_for(lock, std::chrono::milliseconds(200),
+                   [this] { return stop_ || !dirty_.empty(); });
       keys.swap(dirty_);
     }
     if (stop_) return;
@@ -176,7 +188,8 @@ void ProcessKubelet::SyncPod(const std::string& key) {
   std::string node = pod->value("/spec/nodeName"_json_pointer, "");
   if (node.empty()) {
     std::string scheduler = pod->value("/spec/schedulerName"_json_pointer, "default-scheduler");
-    if (scheduler != "default-scheduler" || (*pod)["metadata"].contains("deletionTimestamp")) return;
+    if (scheduler != "default-scheduler" || (*pod)["metadata"].contains("deletionTimestamp"))
+      return;
     // There is no scheduler in the harness: the kubelet binds pods to its node itself.
     auto bound = client_->Patch(k8s::resources::Pods(), (*pod)["metadata"].value("namespace", ""),
                                 (*pod)["metadata"].value("name", ""), k8s::PatchType::kMerge,
@@ -200,7 +213,8 @@ void ProcessKubelet::SyncPod(const std::string& key) {
     KillAll(state, SIGTERM);
   }
   std::string phase = pod->value("/status/phase"_json_pointer, "Pending");
-  if (!state.started && !state.failed && !state.terminating && phase != "Succeeded" && phase != "Failed") {
+  if (!state.started && !state.failed && !state.terminating && phase != "Succeeded" &&
+      phase != "Failed") {
     StartPod(state);
   }
 }
@@ -214,12 +228,14 @@ std::string ProcessKubelet::AllocateIp() {
   }
 }
 
-Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const PodState& state, const json& container) {
+Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const PodState& state,
+                                                                        const json& container) {
   std::map<std::string, std::string> env;
   const char* path = std::getenv("PATH");
   env["PATH"] = path ? path : "/usr/local/bin:/usr/bin:/bin";
   env["HOSTNAME"] = state.name;
-  auto get = [&](const k8s::ResourceType& type, const std::string& name, bool optional, json* out) -> Status {
+  auto get = [&](const k8s::ResourceType& type, const std::string& name, bool optional,
+                 json* out) -> Status {
     auto obj = client_->Get(type, state.ns, name);
     if (obj.ok()) {
       *out = *obj;
@@ -229,8 +245,8 @@ Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const Po
       *out = json::object();
       return Status::OK();
     }
-    return Status::NotFound(std::string(type.resource == "secrets" ? "secret" : "configmap") + " \"" + name +
-                            "\" not found");
+    return Status::NotFound(std::string(type.resource == "secrets" ? "secret" : "configmap") +
+                            " \"" + name + "\" not found");
   };
   auto values_of = [](const json& obj, bool secret) {
     std::map<std::string, std::string> out;
@@ -250,8 +266,8 @@ Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const Po
     bool secret = from.contains("secretRef");
     const json ref = secret ? from["secretRef"] : from.value("configMapRef", json::object());
     json obj;
-    FF_RETURN_IF_ERROR(get(secret ? k8s::resources::Secrets() : k8s::resources::ConfigMaps(), ref.value("name", ""),
-                           ref.value("optional", false), &obj));
+    FF_RETURN_IF_ERROR(get(secret ? k8s::resources::Secrets() : k8s::resources::ConfigMaps(),
+                           ref.value("name", ""), ref.value("optional", false), &obj));
     for (const auto& [k, v] : values_of(obj, secret)) env[prefix + k] = v;
   }
   for (const auto& var : container.value("env", json::array())) {
@@ -268,15 +284,16 @@ Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const Po
       const json ref = secret ? from["secretKeyRef"] : from["configMapKeyRef"];
       bool optional = ref.value("optional", false);
       json obj;
-      FF_RETURN_IF_ERROR(get(secret ? k8s::resources::Secrets() : k8s::resources::ConfigMaps(), ref.value("name", ""),
-                             optional, &obj));
+      FF_RETURN_IF_ERROR(get(secret ? k8s::resources::Secrets() : k8s::resources::ConfigMaps(),
+                             ref.value("name", ""), optional, &obj));
       auto values = values_of(obj, secret);
       auto found = values.find(ref.value("key", ""));
       if (found != values.end()) {
         env[name] = found->second;
       } else if (!optional) {
-        return Status::NotFound("couldn't find key " + ref.value("key", "") + " in " + (secret ? "Secret " : "ConfigMap ") +
-                                state.ns + "/" + ref.value("name", ""));
+        return Status::NotFound("couldn't find key " + ref.value("key", "") + " in " +
+                                (secret ? "Secret " : "ConfigMap ") + state.ns + "/" +
+                                ref.value("name", ""));
       }
     } else if (from.contains("resourceFieldRef")) {
       env[name] = "0";  // no resource accounting for local processes
@@ -299,7 +316,8 @@ void ProcessKubelet::StartPod(PodState& state) {
   }
   for (const auto& c : spec.value("containers", json::array())) {
     std::string problem = CheckImage(options_.runtime, c.value("image", ""));
-    if (!problem.empty()) return fail("UnsupportedImage", "container \"" + c.value("name", "") + "\": " + problem);
+    if (!problem.empty())
+      return fail("UnsupportedImage", "container \"" + c.value("name", "") + "\": " + problem);
   }
   if (state.pod_ip.empty()) state.pod_ip = AllocateIp();
   if (state.start_time.empty()) state.start_time = Now();
@@ -317,15 +335,32 @@ void ProcessKubelet::StartPod(PodState& state) {
   }
   std::error_code ec;
   std::filesystem::create_directories(state.dir, ec);
-  // Environment first: a missing ConfigMap/Secret keeps the pod Pending (retried), like the kubelet.
+  // Environment first: a missing ConfigMap/Secret keeps the pod Pending (retried), like the
+  // kubelet.
   for (auto& c : state.containers) {
     auto env = ContainerEnv(state, c.spec);
     if (!env.ok()) {
-      c.state = {{"waiting", {{"reason", "CreateContainerConfigError"}, {"message", env.status().message()}}}};
+      c.state = {{"waiting",
+                  {{"reason", "CreateContainerConfigError"}, {"message", env.status().message()}}}};
       ReportStatus(state);
       return;
     }
+    auto mounts = PrepareMounts(*client_, state.pod, c.spec, state.dir, options_.root_dir);
+    if (!mounts.ok() && mounts.status().code() == featureforge::StatusCode::kNotFound) {
+      c.state = {
+          {"waiting",
+           {{"reason", "CreateContainerConfigError"}, {"message", mounts.status().message()}}}};
+      ReportStatus(state);
+      return;
+    }
+    if (!mounts.ok()) return fail("UnsupportedPodSpec", mounts.status().message());
+    c.mounts = *mounts;
     c.env = *env;
+    for (auto& [k, v] : c.env) {
+      if (k != "PATH") v = MapMountedPaths(v, c.mounts);
+    }
+    if (c.spec.contains("workingDir"))
+      c.working_dir = MapMountedPaths(c.spec.value("workingDir", ""), c.mounts);
     c.env["FF_TERMINATION_MESSAGE_PATH"] = c.termination_file;
     auto argv = ResolveArgv(options_.runtime, c.spec, c.env);
     if (!argv.ok()) return fail("ContainerCannotRun", argv.status().message());
@@ -350,6 +385,7 @@ bool ProcessKubelet::StartContainer(PodState& state, ContainerState& c) {
   std::filesystem::create_directories(std::filesystem::path(c.termination_file).parent_path(), ec);
   std::filesystem::remove(c.termination_file, ec);
   if (c.restart_count > 0) std::filesystem::rename(c.log_path, c.log_path + ".previous", ec);
+  for (size_t i = 1; i < argv->size(); ++i) (*argv)[i] = MapMountedPaths((*argv)[i], c.mounts);
   auto pid = SpawnProcess(*argv, c.env, c.working_dir, c.log_path);
   if (!pid.ok()) {
     state.failed = true;
@@ -362,17 +398,21 @@ bool ProcessKubelet::StartContainer(PodState& state, ContainerState& c) {
   c.waiting_restart = false;
   c.ready = !c.spec.contains("readinessProbe");
   c.consecutive_probe_failures = 0;
-  long delay = c.spec.contains("readinessProbe") ? c.spec["readinessProbe"].value("initialDelaySeconds", 0L) : 0;
+  long delay = c.spec.contains("readinessProbe")
+                   ? c.spec["readinessProbe"].value("initialDelaySeconds", 0L)
+                   : 0;
   c.next_probe = Clock::now() + std::chrono::seconds(delay);
   c.state = {{"running", {{"startedAt", Now()}}}};
-  Log("started " + state.ns + "/" + state.name + "/" + c.name + " pid " + std::to_string(*pid) + " ip " + state.pod_ip);
+  Log("started " + state.ns + "/" + state.name + "/" + c.name + " pid " + std::to_string(*pid) +
+      " ip " + state.pod_ip);
   return true;
 }
 
 void ProcessKubelet::OnExit(PodState& state, ContainerState& c, int wait_status) {
   int exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
   std::string message = ReadTail(c.termination_file, 4096);
-  if (message.empty() && exit_code != 0 && c.spec.value("terminationMessagePolicy", "File") == "FallbackToLogsOnError") {
+  if (message.empty() && exit_code != 0 &&
+      c.spec.value("terminationMessagePolicy", "File") == "FallbackToLogsOnError") {
     message = ReadTail(c.log_path, 2048);
   }
   json terminated = {{"exitCode", exit_code},
@@ -385,16 +425,20 @@ void ProcessKubelet::OnExit(PodState& state, ContainerState& c, int wait_status)
   c.pid = -1;
   c.ready = false;
   std::string policy = state.pod.value("/spec/restartPolicy"_json_pointer, "Always");
-  bool restart = !state.terminating && (policy == "Always" || (policy == "OnFailure" && exit_code != 0));
+  bool restart =
+      !state.terminating && (policy == "Always" || (policy == "OnFailure" && exit_code != 0));
   Log(state.ns + "/" + state.name + "/" + c.name + " exited with " + std::to_string(exit_code) +
       (restart ? ", restarting" : ""));
   if (restart) {
     c.last_state = {{"terminated", terminated}};
     ++c.restart_count;
-    int delay = std::min(options_.restart_backoff_max_seconds, 1 << std::min(c.restart_count - 1, 10));
-    c.state = {{"waiting", {{"reason", "CrashLoopBackOff"},
-                            {"message", "back-off " + std::to_string(delay) + "s restarting failed container=" + c.name +
-                                            " pod=" + state.name + "_" + state.ns + "(" + state.uid + ")"}}}};
+    int delay =
+        std::min(options_.restart_backoff_max_seconds, 1 << std::min(c.restart_count - 1, 10));
+    c.state = {{"waiting",
+                {{"reason", "CrashLoopBackOff"},
+                 {"message", "back-off " + std::to_string(delay) +
+                                 "s restarting failed container=" + c.name + " pod=" + state.name +
+                                 "_" + state.ns + "(" + state.uid + ")"}}}};
     c.waiting_restart = true;
     c.restart_at = Clock::now() + std::chrono::seconds(delay);
   } else {
@@ -427,7 +471,8 @@ void ProcessKubelet::Tick(PodState& state) {
       options.grace_period_seconds = 0;
       options.precondition_uid = state.uid;
       Status deleted = client_->Delete(k8s::resources::Pods(), state.ns, state.name, options);
-      if (!deleted.ok() && !k8s::IsNotFound(deleted)) Log("cannot delete pod: " + deleted.ToString());
+      if (!deleted.ok() && !k8s::IsNotFound(deleted))
+        Log("cannot delete pod: " + deleted.ToString());
     }
     return;
   }
@@ -461,24 +506,35 @@ json ProcessKubelet::BuildStatus(const PodState& state) const {
     all_done &= c.terminated;
     if (c.terminated && c.state["terminated"].value("exitCode", 0) != 0) all_zero = false;
   }
-  if (state.failed) phase = "Failed";
-  else if (state.started && all_done) phase = all_zero ? "Succeeded" : "Failed";
-  else if (state.started) phase = "Running";
+  if (state.failed)
+    phase = "Failed";
+  else if (state.started && all_done)
+    phase = all_zero ? "Succeeded" : "Failed";
+  else if (state.started)
+    phase = "Running";
   auto condition = [&](const std::string& type, bool value) {
     std::string status = value ? "True" : "False";
     std::string since = Now();
-    const json old_conditions = state.last_status.is_object() ? state.last_status.value("conditions", json::array()) : json::array();
+    const json old_conditions = state.last_status.is_object()
+                                    ? state.last_status.value("conditions", json::array())
+                                    : json::array();
     for (const auto& old : old_conditions) {
-      if (old.value("type", "") == type && old.value("status", "") == status) since = old.value("lastTransitionTime", since);
+      if (old.value("type", "") == type && old.value("status", "") == status)
+        since = old.value("lastTransitionTime", since);
     }
-    return json{{"type", type}, {"status", status}, {"lastProbeTime", nullptr}, {"lastTransitionTime", since}};
+    return json{{"type", type},
+                {"status", status},
+                {"lastProbeTime", nullptr},
+                {"lastTransitionTime", since}};
   };
-  json status = {{"phase", phase},
-                 {"hostIP", "127.0.0.1"},
-                 {"hostIPs", json::array({{{"ip", "127.0.0.1"}}})},
-                 {"qosClass", "BestEffort"},
-                 {"conditions", json::array({condition("PodScheduled", true), condition("Initialized", true),
-                                             condition("ContainersReady", all_ready), condition("Ready", all_ready)})}};
+  json status = {
+      {"phase", phase},
+      {"hostIP", "127.0.0.1"},
+      {"hostIPs", json::array({{{"ip", "127.0.0.1"}}})},
+      {"qosClass", "BestEffort"},
+      {"conditions",
+       json::array({condition("PodScheduled", true), condition("Initialized", true),
+                    condition("ContainersReady", all_ready), condition("Ready", all_ready)})}};
   if (!state.pod_ip.empty()) {
     status["podIP"] = state.pod_ip;
     status["podIPs"] = json::array({{{"ip", state.pod_ip}}});
@@ -490,22 +546,37 @@ json ProcessKubelet::BuildStatus(const PodState& state) const {
   }
   json statuses = json::array();
   for (const auto& c : state.containers) {
-    json cs = {{"name", c.name},   {"image", c.spec.value("image", "")}, {"imageID", ""},
-               {"ready", c.ready}, {"started", c.pid > 0},               {"restartCount", c.restart_count},
-               {"state", c.state}, {"lastState", c.last_state.is_null() ? json::object() : c.last_state}};
+    json cs = {{"name", c.name},
+               {"image", c.spec.value("image", "")},
+               {"imageID", ""},
+               {"ready", c.ready},
+               {"started", c.pid > 0},
+               {"restartCount", c.restart_count},
+               {"state", c.state},
+               {"lastState", c.last_state.is_null() ? json::object() : c.last_state}};
     if (state.failed) {
-      cs["state"] = {{"terminated", {{"exitCode", 128}, {"reason", state.reason}, {"message", state.message},
-                                     {"finishedAt", Now()}}}};
+      cs["state"] = {{"terminated",
+                      {{"exitCode", 128},
+                       {"reason", state.reason},
+                       {"message", state.message},
+                       {"finishedAt", Now()}}}};
     }
     if (c.pid > 0) cs["containerID"] = "process://" + std::to_string(c.pid);
     statuses.push_back(cs);
   }
   if (state.failed && statuses.empty()) {
     for (const auto& c : state.pod.value("/spec/containers"_json_pointer, json::array())) {
-      json terminated = {{"exitCode", 128}, {"reason", state.reason}, {"message", state.message},
+      json terminated = {{"exitCode", 128},
+                         {"reason", state.reason},
+                         {"message", state.message},
                          {"finishedAt", Now()}};
-      json cs = {{"name", c.value("name", "")}, {"image", c.value("image", "")}, {"imageID", ""},
-                 {"ready", false}, {"started", false}, {"restartCount", 0}, {"lastState", json::object()}};
+      json cs = {{"name", c.value("name", "")},
+                 {"image", c.value("image", "")},
+                 {"imageID", ""},
+                 {"ready", false},
+                 {"started", false},
+                 {"restartCount", 0},
+                 {"lastState", json::object()}};
       cs["state"] = {{"terminated", terminated}};
       statuses.push_back(cs);
     }
@@ -517,12 +588,13 @@ json ProcessKubelet::BuildStatus(const PodState& state) const {
 void ProcessKubelet::ReportStatus(PodState& state) {
   json status = BuildStatus(state);
   if (status == state.last_status) return;
-  auto patched = client_->Patch(k8s::resources::Pods(), state.ns, state.name, k8s::PatchType::kMerge,
-                                {{"status", status}}, "status");
+  auto patched = client_->Patch(k8s::resources::Pods(), state.ns, state.name,
+                                k8s::PatchType::kMerge, {{"status", status}}, "status");
   if (patched.ok()) {
     state.last_status = status;
   } else if (!k8s::IsNotFound(patched.status())) {
-    Log("cannot report status of " + state.ns + "/" + state.name + ": " + patched.status().ToString());
+    Log("cannot report status of " + state.ns + "/" + state.name + ": " +
+        patched.status().ToString());
   }
 }
 

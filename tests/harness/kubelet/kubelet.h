@@ -19,12 +19,13 @@
 #include "featureforge/k8s/client.h"
 #include "featureforge/runtime/informer.h"
 #include "process_util.h"
+#include "volumes.h"
 
 namespace ffharness::kubelet {
 
 struct KubeletOptions {
   std::string node_name = "ff-node";
-  std::string root_dir;         // pod logs, working dirs and termination messages live here
+  std::string root_dir;             // pod logs, working dirs and termination messages live here
   std::string ip_prefix = "127.0";  // pod IPs are <prefix>.X.Y (X >= 1)
   RuntimeConfig runtime;
   int restart_backoff_max_seconds = 10;
@@ -58,6 +59,7 @@ class ProcessKubelet {
     std::string working_dir;
     std::string termination_file;  // host path of terminationMessagePath
     std::map<std::string, std::string> env;
+    MountMap mounts;  // mountPath -> host directory
   };
   struct PodState {
     std::string ns, name, uid;
@@ -83,7 +85,8 @@ class ProcessKubelet {
   void OnExit(PodState& state, ContainerState& c, int wait_status);
   void ReportStatus(PodState& state);
   json BuildStatus(const PodState& state) const;
-  featureforge::Result<std::map<std::string, std::string>> ContainerEnv(const PodState& state, const json& container);
+  featureforge::Result<std::map<std::string, std::string>> ContainerEnv(const PodState& state,
+                                                                        const json& container);
   std::string AllocateIp();
   void KillAll(PodState& state, int signal);
   void RegisterNode();

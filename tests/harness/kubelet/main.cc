@@ -13,14 +13,22 @@ int main(int argc, char** argv) {
   std::string kubeconfig;
   ffharness::kubelet::KubeletOptions options;
   options.runtime.image_prefixes = {"featureforge"};
-  options.runtime.allowed_commands = {"sh", "sleep", "true", "false", "echo", "cat", "env", "python3"};
+  options.runtime.allowed_commands = {"sh",   "sleep", "true", "false",
+                                      "echo", "cat",   "env",  "python3"};
   std::vector<std::string> prefixes, commands;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig of the API server")->required();
-  app.add_option("--root-dir", options.root_dir, "where pod logs, working dirs and termination messages go")->required();
+  app.add_option("--root-dir", options.root_dir,
+                 "where pod logs, working dirs and termination messages go")
+      ->required();
   app.add_option("--node-name", options.node_name, "the Node this kubelet registers");
-  app.add_option("--featureforge-binary", options.runtime.featureforge_binary, "what command `featureforge` runs");
-  app.add_option("--image-prefix", prefixes, "images (repository or its last path part) starting with this run (repeatable; default featureforge)");
-  app.add_option("--allow-command", commands, "extra command[0] names allowed besides featureforge (repeatable; default sh sleep true false echo cat env python3)");
+  app.add_option("--featureforge-binary", options.runtime.featureforge_binary,
+                 "what command `featureforge` runs");
+  app.add_option("--image-prefix", prefixes,
+                 "images (repository or its last path part) starting with this run (repeatable; "
+                 "default featureforge)");
+  app.add_option("--allow-command", commands,
+                 "extra command[0] names allowed besides featureforge (repeatable; default sh "
+                 "sleep true false echo cat env python3)");
   app.add_option("--ip-prefix", options.ip_prefix, "pod IPs are PREFIX.X.Y (default 127.0)");
   CLI11_PARSE(app, argc, argv);
   if (!prefixes.empty()) options.runtime.image_prefixes = prefixes;

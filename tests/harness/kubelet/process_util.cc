@@ -23,7 +23,8 @@ std::string Repository(const std::string& image) {
   std::string repo = image.substr(0, image.find('@'));
   size_t slash = repo.rfind('/');
   size_t colon = repo.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) repo = repo.substr(0, colon);
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+    repo = repo.substr(0, colon);
   return repo;
 }
 
@@ -34,7 +35,8 @@ std::string FindInPath(const std::string& name) {
   size_t start = 0;
   while (start <= dirs.size()) {
     size_t colon = dirs.find(':', start);
-    std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string dir =
+        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string::npos) break;
@@ -58,7 +60,8 @@ int ConnectWithTimeout(const std::string& host, int port, int timeout_ms) {
     pollfd p{fd, POLLOUT, 0};
     int err = 0;
     socklen_t len = sizeof(err);
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+        err != 0) {
       close(fd);
       return -1;
     }
@@ -100,10 +103,12 @@ std::string CheckImage(const RuntimeConfig& config, const std::string& image) {
   }
   std::string allowed;
   for (const auto& p : config.image_prefixes) allowed += (allowed.empty() ? "" : ", ") + p + "*";
-  return "image \"" + image + "\" is not a featureforge image; the process kubelet only runs images matching " + allowed;
+  return "image \"" + image +
+         "\" is not a featureforge image; the process kubelet only runs images matching " + allowed;
 }
 
-std::string ExpandVariables(const std::string& text, const std::map<std::string, std::string>& env) {
+std::string ExpandVariables(const std::string& text,
+                            const std::map<std::string, std::string>& env) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '$') {
@@ -130,35 +135,47 @@ Result<std::vector<std::string>> ResolveArgv(const RuntimeConfig& config, const 
                                              const std::map<std::string, std::string>& env) {
   std::string name = container.value("name", "");
   std::vector<std::string> argv;
-  for (const auto& part : container.value("command", json::array())) argv.push_back(ExpandVariables(part.get<std::string>(), env));
+  for (const auto& part : container.value("command", json::array()))
+    argv.push_back(ExpandVariables(part.get<std::string>(), env));
   if (argv.empty()) argv.push_back("featureforge");  // the featureforge image's entrypoint
-  for (const auto& part : container.value("args", json::array())) argv.push_back(ExpandVariables(part.get<std::string>(), env));
+  for (const auto& part : container.value("args", json::array()))
+    argv.push_back(ExpandVariables(part.get<std::string>(), env));
   std::string program = argv[0];
-  std::string base = program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
+  std::string base =
+      program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
   if (base == "featureforge") {
     if (config.featureforge_binary.empty()) {
-      return Status::FailedPrecondition("container \"" + name + "\": command \"featureforge\" cannot run: the process kubelet was started without --featureforge-binary");
+      return Status::FailedPrecondition("container \"" + name +
+                                        "\": command \"featureforge\" cannot run: the process "
+                                        "kubelet was started without --featureforge-binary");
     }
     if (access(config.featureforge_binary.c_str(), X_OK) != 0) {
-      return Status::NotFound("container \"" + name + "\": the featureforge binary " + config.featureforge_binary + " does not exist or is not executable");
+      return Status::NotFound("container \"" + name + "\": the featureforge binary " +
+                              config.featureforge_binary + " does not exist or is not executable");
     }
     argv[0] = config.featureforge_binary;
     return argv;
   }
   bool allowed = false;
-  for (const auto& a : config.allowed_commands) allowed |= (a == base && (program == base || program.rfind("/", 0) == 0));
+  for (const auto& a : config.allowed_commands)
+    allowed |= (a == base && (program == base || program.rfind("/", 0) == 0));
   if (!allowed) {
     std::string list = "featureforge";
     for (const auto& a : config.allowed_commands) list += ", " + a;
-    return Status::InvalidArgument("container \"" + name + "\": command \"" + program + "\" is not allowed by the process kubelet (allowed: " + list + ")");
+    return Status::InvalidArgument("container \"" + name + "\": command \"" + program +
+                                   "\" is not allowed by the process kubelet (allowed: " + list +
+                                   ")");
   }
   std::string resolved = FindInPath(program);
-  if (resolved.empty()) return Status::NotFound("container \"" + name + "\": executable \"" + program + "\" not found in $PATH");
+  if (resolved.empty())
+    return Status::NotFound("container \"" + name + "\": executable \"" + program +
+                            "\" not found in $PATH");
   argv[0] = resolved;
   return argv;
 }
 
-Result<pid_t> SpawnProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+Result<pid_t> SpawnProcess(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env,
                            const std::string& working_dir, const std::string& log_path) {
   std::error_code ec;
   std::filesystem::create_directories(working_dir, ec);
@@ -204,13 +221,14 @@ bool RunProbe(const json& probe, const json& container, const std::string& pod_i
     int port = ResolvePort(h.value("port", json()), container);
     int fd = ConnectWithTimeout(host, port, timeout_ms);
     if (fd < 0) return false;
-    std::string request = "GET " + h.value("path", "/") + " HTTP/1.0\r\nHost: " + host + ":" + std::to_string(port) +
-                          "\r\nUser-Agent: ff-kubelet-probe\r\n";
+    std::string request = "GET " + h.value("path", "/") + " HTTP/1.0\r\nHost: " + host + ":" +
+                          std::to_string(port) + "\r\nUser-Agent: ff-kubelet-probe\r\n";
     for (const auto& header : h.value("httpHeaders", json::array())) {
       request += header.value("name", "") + ": " + header.value("value", "") + "\r\n";
     }
     request += "\r\n";
-    bool ok = send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+    bool ok = send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(request.size());
     char buf[64] = {0};
     ssize_t n = ok ? recv(fd, buf, sizeof(buf) - 1, 0) : -1;
     close(fd);
@@ -220,14 +238,16 @@ bool RunProbe(const json& probe, const json& container, const std::string& pod_i
   }
   if (probe.contains("tcpSocket")) {
     std::string host = probe["tcpSocket"].value("host", pod_ip);
-    int fd = ConnectWithTimeout(host, ResolvePort(probe["tcpSocket"].value("port", json()), container), timeout_ms);
+    int fd = ConnectWithTimeout(
+        host, ResolvePort(probe["tcpSocket"].value("port", json()), container), timeout_ms);
     if (fd < 0) return false;
     close(fd);
     return true;
   }
   if (probe.contains("exec")) {
     std::vector<std::string> argv;
-    for (const auto& a : probe["exec"].value("command", json::array())) argv.push_back(ExpandVariables(a.get<std::string>(), env));
+    for (const auto& a : probe["exec"].value("command", json::array()))
+      argv.push_back(ExpandVariables(a.get<std::string>(), env));
     if (argv.empty()) return false;
     std::string program = FindInPath(argv[0]);
     if (program.empty()) return false;
@@ -253,7 +273,9 @@ std::string ReadTail(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return "";
   std::streamoff size = in.tellg();
-  std::streamoff start = size > static_cast<std::streamoff>(max_bytes) ? size - static_cast<std::streamoff>(max_bytes) : 0;
+  std::streamoff start = size > static_cast<std::streamoff>(max_bytes)
+                             ? size - static_cast<std::streamoff>(max_bytes)
+                             : 0;
   in.seekg(start);
   std::string out(static_cast<size_t>(size - start), '\0');
   in.read(out.data(), static_cast<std::streamsize>(out.size()));

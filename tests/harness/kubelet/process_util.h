@@ -16,8 +16,8 @@ namespace ffharness::kubelet {
 using nlohmann::json;
 
 struct RuntimeConfig {
-  std::string featureforge_binary;          // what command[0] "featureforge" runs
-  std::vector<std::string> image_prefixes;  // images the kubelet agrees to run
+  std::string featureforge_binary;            // what command[0] "featureforge" runs
+  std::vector<std::string> image_prefixes;    // images the kubelet agrees to run
   std::vector<std::string> allowed_commands;  // other command[0] names (resolved through PATH)
 };
 
@@ -26,8 +26,9 @@ std::string CheckImage(const RuntimeConfig& config, const std::string& image);
 
 // argv for a container: command (default: the image's entrypoint, `featureforge`) + args, with
 // $(VAR) references expanded from `env`. Fails with a message naming the container.
-featureforge::Result<std::vector<std::string>> ResolveArgv(const RuntimeConfig& config, const json& container,
-                                                           const std::map<std::string, std::string>& env);
+featureforge::Result<std::vector<std::string>> ResolveArgv(
+    const RuntimeConfig& config, const json& container,
+    const std::map<std::string, std::string>& env);
 
 // Kubernetes' $(VAR) expansion ($$ escapes).
 std::string ExpandVariables(const std::string& text, const std::map<std::string, std::string>& env);
@@ -35,7 +36,8 @@ std::string ExpandVariables(const std::string& text, const std::map<std::string,
 // Forks and execs argv in its own process group with stdout+stderr appended to log_path.
 featureforge::Result<pid_t> SpawnProcess(const std::vector<std::string>& argv,
                                          const std::map<std::string, std::string>& env,
-                                         const std::string& working_dir, const std::string& log_path);
+                                         const std::string& working_dir,
+                                         const std::string& log_path);
 
 // A readiness/liveness probe (httpGet, tcpSocket or exec) against a pod at `pod_ip`.
 bool RunProbe(const json& probe, const json& container, const std::string& pod_ip,

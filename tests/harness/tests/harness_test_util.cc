@@ -30,8 +30,8 @@ std::string MakeTempDir(const std::string& prefix) {
   return made ? std::string(made) : std::string();
 }
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file, const std::string& err_file,
-            const std::string& in_file) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file,
+            const std::string& err_file, const std::string& in_file) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   setpgid(0, 0);
@@ -82,7 +82,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
-BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, const std::string& output_file)
+BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv,
+                                     const std::string& output_file)
     : output_file_(output_file) {
   pid_ = Spawn(argv, output_file, output_file, "");
 }
@@ -124,7 +125,8 @@ void BackgroundCommand::Kill() {
   pid_ = -1;
 }
 
-ApiServerProcess::ApiServerProcess(std::vector<std::string> extra_flags) : extra_flags_(std::move(extra_flags)) {}
+ApiServerProcess::ApiServerProcess(std::vector<std::string> extra_flags)
+    : extra_flags_(std::move(extra_flags)) {}
 
 ApiServerProcess::~ApiServerProcess() {
   Stop();
@@ -142,8 +144,8 @@ bool ApiServerProcess::Start() {
 
 bool ApiServerProcess::Launch() {
   std::filesystem::remove(dir_ + "/address");
-  std::vector<std::string> argv = {BinaryPath("tests/harness/ff-apiserver"), "--dir", dir_, "--port",
-                                   std::to_string(port_)};
+  std::vector<std::string> argv = {BinaryPath("tests/harness/ff-apiserver"), "--dir", dir_,
+                                   "--port", std::to_string(port_)};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   pid_ = Spawn(argv, dir_ + "/server.log", dir_ + "/server.log", "");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -176,15 +178,19 @@ void ApiServerProcess::Stop() {
 }
 
 std::vector<std::string> ApiServerProcess::KubectlArgv(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig(), "--cache-dir", dir_ + "/kubectl-cache"};
+  std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig(), "--cache-dir",
+                                   dir_ + "/kubectl-cache"};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
 
-CommandResult ApiServerProcess::Kubectl(const std::vector<std::string>& args, const std::string& stdin_text) const {
+CommandResult ApiServerProcess::Kubectl(const std::vector<std::string>& args,
+                                        const std::string& stdin_text) const {
   return RunCommand(KubectlArgv(args), stdin_text);
 }
 
-CommandResult ApiServerProcess::Apply(const std::string& yaml) const { return Kubectl({"apply", "-f", "-"}, yaml); }
+CommandResult ApiServerProcess::Apply(const std::string& yaml) const {
+  return Kubectl({"apply", "-f", "-"}, yaml);
+}
 
 }  // namespace ffharness::testing

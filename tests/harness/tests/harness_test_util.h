@@ -53,7 +53,8 @@ class ApiServerProcess {
   int port() const { return port_; }
 
   // kubectl --kubeconfig ... --cache-dir ... <args>
-  CommandResult Kubectl(const std::vector<std::string>& args, const std::string& stdin_text = "") const;
+  CommandResult Kubectl(const std::vector<std::string>& args,
+                        const std::string& stdin_text = "") const;
   std::vector<std::string> KubectlArgv(const std::vector<std::string>& args) const;
   // kubectl apply -f - with `yaml`.
   CommandResult Apply(const std::string& yaml) const;

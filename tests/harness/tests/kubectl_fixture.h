@@ -65,7 +65,8 @@ class KubectlTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start()) << "ff-apiserver did not start";
     auto r = server_->Apply(kWidgetCrd);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = server_->Kubectl({"wait", "--for=condition=Established", "crd/widgets.test.featureforge.dev", "--timeout=60s"});
+    r = server_->Kubectl({"wait", "--for=condition=Established",
+                          "crd/widgets.test.featureforge.dev", "--timeout=60s"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   static void TearDownTestSuite() {
@@ -75,14 +76,18 @@ class KubectlTest : public ::testing::Test {
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     ns_ = "t-";
-    for (char c : name) ns_.push_back(static_cast<char>(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '-'));
+    for (char c : name)
+      ns_.push_back(
+          static_cast<char>(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '-'));
     if (ns_.size() > 60) ns_.resize(60);
-    auto r = Kubectl({"apply", "-f", "-"}, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns_ + "\n", false);
+    auto r = Kubectl({"apply", "-f", "-"},
+                     "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns_ + "\n", false);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   // kubectl in this test's namespace (unless namespaced is false).
-  CommandResult Kubectl(std::vector<std::string> args, const std::string& stdin_text = "", bool namespaced = true) {
+  CommandResult Kubectl(std::vector<std::string> args, const std::string& stdin_text = "",
+                        bool namespaced = true) {
     if (namespaced) {
       args.insert(args.begin(), ns_);
       args.insert(args.begin(), "-n");

@@ -34,14 +34,24 @@ spec:
         properties:
           spec: {type: object, properties: {replicas: {type: integer, minimum: 0}}}
           status: {type: object, properties: {replicas: {type: integer}}}
-)YAML", false);
+)YAML",
+                   false);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_EQ(Kubectl({"wait", "--for=condition=Established", "crd/pools.test.featureforge.dev", "--timeout=60s"}, "", false).exit_code, 0);
-  r = Kubectl({"apply", "-f", "-"}, "apiVersion: test.featureforge.dev/v1\nkind: Pool\nmetadata: {name: p-" + ns_ + "}\nspec: {replicas: 1}\n", false);
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Established", "crd/pools.test.featureforge.dev",
+                     "--timeout=60s"},
+                    "", false)
+                .exit_code,
+            0);
+  r = Kubectl({"apply", "-f", "-"},
+              "apiVersion: test.featureforge.dev/v1\nkind: Pool\nmetadata: {name: p-" + ns_ +
+                  "}\nspec: {replicas: 1}\n",
+              false);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Kubectl({"scale", "pool", "p-" + ns_, "--replicas=3"}, "", false);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Kubectl({"get", "pl", "p-" + ns_, "-o", "jsonpath={.spec.replicas} {.metadata.generation} {.metadata.namespace}"}, "", false);
+  r = Kubectl({"get", "pl", "p-" + ns_, "-o",
+               "jsonpath={.spec.replicas} {.metadata.generation} {.metadata.namespace}"},
+              "", false);
   EXPECT_EQ(r.out, "3 2 ");
   r = Kubectl({"scale", "pool", "p-" + ns_, "--replicas=-1"}, "", false);
   EXPECT_NE(r.exit_code, 0);
@@ -50,19 +60,26 @@ spec:
 TEST_F(KubectlTest, ForegroundDeletionWaitsForDependents) {
   ASSERT_EQ(Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n").exit_code, 0);
   std::string uid = Jsonpath("configmap/owner", ".metadata.uid");
-  ASSERT_EQ(Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep\n  finalizers: [test/hold]\n"
-                  "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: " + uid +
-                  ", blockOwnerDeletion: true}]\n").exit_code, 0);
+  ASSERT_EQ(
+      Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep\n  finalizers: [test/hold]\n"
+            "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: " +
+            uid + ", blockOwnerDeletion: true}]\n")
+          .exit_code,
+      0);
   auto r = Kubectl({"delete", "configmap", "owner", "--cascade=foreground", "--wait=false"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Jsonpath("configmap/owner", ".metadata.finalizers"), HasSubstr("foregroundDeletion"));
   // The dependent is being deleted but held by its finalizer, so the owner stays.
-  for (int i = 0; i < 100 && Jsonpath("configmap/dep", ".metadata.deletionTimestamp").empty(); ++i) {
+  for (int i = 0; i < 100 && Jsonpath("configmap/dep", ".metadata.deletionTimestamp").empty();
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(Jsonpath("configmap/dep", ".metadata.deletionTimestamp"), "");
   EXPECT_EQ(Kubectl({"get", "configmap", "owner"}).exit_code, 0);
-  ASSERT_EQ(Kubectl({"patch", "configmap", "dep", "--type=json", "-p", R"([{"op":"remove","path":"/metadata/finalizers"}])"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"patch", "configmap", "dep", "--type=json", "-p",
+                     R"([{"op":"remove","path":"/metadata/finalizers"}])"})
+                .exit_code,
+            0);
   EXPECT_TRUE(WaitGone("configmap/dep"));
   EXPECT_TRUE(WaitGone("configmap/owner"));
 }
@@ -81,15 +98,17 @@ action: Reconcile
 reason: Materialized
 note: wrote 42 rows
 type: Normal
-regarding: {apiVersion: v1, kind: ConfigMap, name: target, namespace: )YAML" + ns_ + ", uid: " + uid + "}\n");
+regarding: {apiVersion: v1, kind: ConfigMap, name: target, namespace: )YAML" +
+                 ns_ + ", uid: " + uid + "}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Kubectl({"get", "events"});
   EXPECT_THAT(r.out, HasSubstr("Materialized"));
   EXPECT_THAT(r.out, HasSubstr("configmap/target"));
   r = Kubectl({"describe", "configmap", "target"});
   EXPECT_THAT(r.out, HasSubstr("wrote 42 rows"));
-  r = Apply("apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: leader}\n"
-            "spec: {holderIdentity: op-1, leaseDurationSeconds: 15}\n");
+  r = Apply(
+      "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: leader}\n"
+      "spec: {holderIdentity: op-1, leaseDurationSeconds: 15}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Kubectl({"get", "lease", "leader"}).out, HasSubstr("op-1"));
 }
@@ -106,9 +125,24 @@ TEST(TlsTest, KubectlRejectsAServerSignedByAnotherCa) {
   config.replace(config.find(from), from.size(), "127.0.0.1:" + std::to_string(b.port()));
   std::string path = a.dir() + "/wrong-ca.kubeconfig";
   std::ofstream(path) << config;
-  auto r = RunCommand({"kubectl", "--kubeconfig", path, "--cache-dir", a.dir() + "/cache2", "get", "ns"});
+  auto r = RunCommand(
+      {"kubectl", "--kubeconfig", path, "--cache-dir", a.dir() + "/cache2", "get", "ns"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("certificate signed by unknown authority"));
+}
+
+}  // namespace
+}  // namespace ffharness::testing
+
+namespace ffharness::testing {
+namespace {
+
+TEST(PlainHttpTest, ServesWithoutTlsOrToken) {
+  ApiServerProcess server({"--plain-http"});
+  ASSERT_TRUE(server.Start());
+  auto r = server.Kubectl({"get", "namespaces", "-o", "name"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("namespace/default"));
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ TEST_F(KubectlTest, CustomResourceApplyGetDescribePatchDelete) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("widget/w1", ".spec.size"), "4");
   EXPECT_EQ(Jsonpath("widget/w1", ".metadata.generation"), "2");
-  r = Kubectl({"patch", "widget", "w1", "--type=json", "-p", R"([{"op":"replace","path":"/spec/size","value":5}])"});
+  r = Kubectl({"patch", "widget", "w1", "--type=json", "-p",
+               R"([{"op":"replace","path":"/spec/size","value":5}])"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("widget/w1", ".spec.size"), "5");
 
@@ -85,13 +86,20 @@ spec: {size: 30, mode: medium, name: waytoolongname}
 )");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("The Widget \"bad\" is invalid"));
-  EXPECT_THAT(r.err, HasSubstr("spec.size: Invalid value: 30: spec.size in body should be less than or equal to 10"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr(
+          "spec.size: Invalid value: 30: spec.size in body should be less than or equal to 10"));
   EXPECT_THAT(r.err, HasSubstr("spec.mode: Unsupported value: \"medium\""));
   EXPECT_THAT(r.err, HasSubstr("spec.name: Too long"));
-  r = Apply("apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata: {name: nosize}\nspec: {mode: fast}\n");
+  r = Apply(
+      "apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata: {name: nosize}\nspec: {mode: "
+      "fast}\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("spec.size: Required value"));
-  r = Apply("apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata: {name: unk}\nspec: {size: 1, bogus: 2}\n");
+  r = Apply(
+      "apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata: {name: unk}\nspec: {size: 1, "
+      "bogus: 2}\n");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("unknown field \"spec.bogus\""));
   EXPECT_NE(Kubectl({"get", "widget", "bad"}).exit_code, 0) << "nothing stored";
@@ -99,18 +107,22 @@ spec: {size: 30, mode: medium, name: waytoolongname}
 
 TEST_F(KubectlTest, StatusSubresourceAndWaitForCondition) {
   ASSERT_EQ(Apply(kWidget).exit_code, 0);
-  BackgroundCommand wait(KubectlArgv({"wait", "--for=condition=Ready", "widget/w1", "--timeout=120s"}),
-                         server_->dir() + "/wait-" + ns_ + ".out");
+  BackgroundCommand wait(
+      KubectlArgv({"wait", "--for=condition=Ready", "widget/w1", "--timeout=120s"}),
+      server_->dir() + "/wait-" + ns_ + ".out");
   // Status written through the main endpoint is ignored; spec written through /status is ignored.
-  auto r = Kubectl({"patch", "widget", "w1", "--type=merge", "-p", R"({"status":{"phase":"Ignored"}})"});
+  auto r =
+      Kubectl({"patch", "widget", "w1", "--type=merge", "-p", R"({"status":{"phase":"Ignored"}})"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("widget/w1", ".status.phase"), "");
-  r = Kubectl({"patch", "widget", "w1", "--subresource=status", "--type=merge", "-p",
-               R"({"spec":{"size":9},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","reason":"Up","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}})"});
+  r = Kubectl(
+      {"patch", "widget", "w1", "--subresource=status", "--type=merge", "-p",
+       R"({"spec":{"size":9},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","reason":"Up","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}})"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("widget/w1", ".status.phase"), "Running");
   EXPECT_EQ(Jsonpath("widget/w1", ".spec.size"), "3");
-  EXPECT_EQ(Jsonpath("widget/w1", ".metadata.generation"), "1") << "status writes never bump generation";
+  EXPECT_EQ(Jsonpath("widget/w1", ".metadata.generation"), "1")
+      << "status writes never bump generation";
   EXPECT_EQ(wait.Wait(120), 0) << wait.Output();
   EXPECT_THAT(wait.Output(), HasSubstr("condition met"));
   r = Kubectl({"get", "wd", "w1"});
@@ -152,15 +164,20 @@ TEST_F(KubectlTest, DeploymentApplyStrategicMergeScaleAndDescribe) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Replicas:"));
   EXPECT_THAT(r.out, HasSubstr("4 desired"));
-  r = Kubectl({"patch", "deployment", "web", "-p", R"({"spec":{"template":{"spec":{"containers":[{"name":"main","image":"featureforge:v2"}]}}}})"});
+  r = Kubectl(
+      {"patch", "deployment", "web", "-p",
+       R"({"spec":{"template":{"spec":{"containers":[{"name":"main","image":"featureforge:v2"}]}}}})"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Jsonpath("deployment/web", ".spec.template.spec.containers[0].image"), "featureforge:v2");
-  EXPECT_EQ(Jsonpath("deployment/web", ".spec.template.spec.containers[0].args[0]"), "serve") << "merged by name";
+  EXPECT_EQ(Jsonpath("deployment/web", ".spec.template.spec.containers[0].image"),
+            "featureforge:v2");
+  EXPECT_EQ(Jsonpath("deployment/web", ".spec.template.spec.containers[0].args[0]"), "serve")
+      << "merged by name";
 }
 
 TEST_F(KubectlTest, PodsServicesSecretsAndLabelSelectors) {
-  for (const char* spec : {"{name: p1, labels: {app: a, tier: back}}", "{name: p2, labels: {app: b, tier: front}}",
-                           "{name: p3, labels: {app: a}}"}) {
+  for (const char* spec :
+       {"{name: p1, labels: {app: a, tier: back}}", "{name: p2, labels: {app: b, tier: front}}",
+        "{name: p3, labels: {app: a}}"}) {
     auto r = Apply(std::string("apiVersion: v1\nkind: Pod\nmetadata: ") + spec +
                    "\nspec:\n  containers: [{name: c, image: 'featureforge:dev'}]\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -176,7 +193,8 @@ TEST_F(KubectlTest, PodsServicesSecretsAndLabelSelectors) {
   EXPECT_EQ(names("tier in (front,back)"), "p1 p2");
   EXPECT_EQ(names("tier notin (front)"), "p1 p3");
   EXPECT_EQ(names("!tier"), "p3");
-  auto r = Kubectl({"get", "pods", "--field-selector", "metadata.name=p2", "-o", "jsonpath={.items[*].metadata.name}"});
+  auto r = Kubectl({"get", "pods", "--field-selector", "metadata.name=p2", "-o",
+                    "jsonpath={.items[*].metadata.name}"});
   EXPECT_EQ(r.out, "p2");
   r = Kubectl({"get", "pods"});
   EXPECT_THAT(r.out, HasSubstr("Pending"));
@@ -185,10 +203,13 @@ TEST_F(KubectlTest, PodsServicesSecretsAndLabelSelectors) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tier=back"));
 
-  r = Apply("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: a}\n  ports: [{port: 80}]\n");
+  r = Apply(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: a}\n  ports: "
+      "[{port: 80}]\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Jsonpath("service/s", ".spec.clusterIP"), HasSubstr("10.96."));
-  r = Apply("apiVersion: v1\nkind: Secret\nmetadata: {name: sec}\nstringData: {password: hunter2}\n");
+  r = Apply(
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: sec}\nstringData: {password: hunter2}\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("secret/sec", ".data.password"), "aHVudGVyMg==");
   r = Kubectl({"get", "pods", "--chunk-size=1", "-o", "name"});
@@ -199,13 +220,18 @@ TEST_F(KubectlTest, PodsServicesSecretsAndLabelSelectors) {
 }
 
 TEST_F(KubectlTest, StaleResourceVersionIsAConflict) {
-  ASSERT_EQ(Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n").exit_code, 0);
+  ASSERT_EQ(
+      Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n").exit_code, 0);
   auto stale = Kubectl({"get", "configmap", "c", "-o", "json"});
   ASSERT_EQ(stale.exit_code, 0);
-  ASSERT_EQ(Kubectl({"patch", "configmap", "c", "--type=merge", "-p", R"({"data":{"a":"2"}})"}).exit_code, 0);
+  ASSERT_EQ(
+      Kubectl({"patch", "configmap", "c", "--type=merge", "-p", R"({"data":{"a":"2"}})"}).exit_code,
+      0);
   auto r = Kubectl({"replace", "-f", "-"}, stale.out);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_THAT(r.err, HasSubstr("Operation cannot be fulfilled on configmaps \"c\": the object has been modified"));
+  EXPECT_THAT(
+      r.err,
+      HasSubstr("Operation cannot be fulfilled on configmaps \"c\": the object has been modified"));
   EXPECT_EQ(Jsonpath("configmap/c", ".data.a"), "2");
 }
 
@@ -215,24 +241,31 @@ TEST_F(KubectlTest, OwnerReferencesGarbageCollectedAndOrphaned) {
   for (const auto& [owner, dependent] : {std::pair{"owner", "dep"}, std::pair{"owner2", "dep2"}}) {
     std::string uid = Jsonpath(std::string("configmap/") + owner, ".metadata.uid");
     auto r = Apply(std::string("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ") + dependent +
-                   "\n  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: " + owner + ", uid: " + uid + "}]\n");
+                   "\n  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: " + owner +
+                   ", uid: " + uid + "}]\n");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   ASSERT_EQ(Kubectl({"delete", "configmap", "owner"}).exit_code, 0);
   EXPECT_TRUE(WaitGone("configmap/dep")) << "background garbage collection";
   ASSERT_EQ(Kubectl({"delete", "configmap", "owner2", "--cascade=orphan"}).exit_code, 0);
-  EXPECT_EQ(Jsonpath("configmap/dep2", ".metadata.ownerReferences"), "") << "orphaned dependent keeps living";
+  EXPECT_EQ(Jsonpath("configmap/dep2", ".metadata.ownerReferences"), "")
+      << "orphaned dependent keeps living";
 }
 
 TEST_F(KubectlTest, FinalizersHoldDeletionUntilRemoved) {
-  ASSERT_EQ(Apply("apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata:\n  name: f\n  finalizers: [test.featureforge.dev/cleanup]\nspec: {size: 1}\n").exit_code, 0);
+  ASSERT_EQ(Apply("apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata:\n  name: f\n  "
+                  "finalizers: [test.featureforge.dev/cleanup]\nspec: {size: 1}\n")
+                .exit_code,
+            0);
   auto r = Kubectl({"delete", "widget", "f", "--wait=false"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(Jsonpath("widget/f", ".metadata.deletionTimestamp"), "");
-  r = Kubectl({"patch", "widget", "f", "--type=merge", "-p", R"({"metadata":{"finalizers":["x/new"]}})"});
+  r = Kubectl(
+      {"patch", "widget", "f", "--type=merge", "-p", R"({"metadata":{"finalizers":["x/new"]}})"});
   EXPECT_NE(r.exit_code, 0) << "no new finalizers on a deleting object";
   EXPECT_THAT(r.err, HasSubstr("no new finalizers"));
-  r = Kubectl({"patch", "widget", "f", "--type=json", "-p", R"([{"op":"remove","path":"/metadata/finalizers"}])"});
+  r = Kubectl({"patch", "widget", "f", "--type=json", "-p",
+               R"([{"op":"remove","path":"/metadata/finalizers"}])"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(WaitGone("widget/f"));
 }
@@ -264,7 +297,8 @@ TEST_F(KubectlTest, DeletingANamespaceDeletesItsContents) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = server_->Kubectl({"get", "namespace", ns_});
   EXPECT_NE(r.exit_code, 0);
-  r = server_->Kubectl({"get", "widgets,configmaps", "-A", "--field-selector", "metadata.namespace=" + ns_, "-o", "name"});
+  r = server_->Kubectl({"get", "widgets,configmaps", "-A", "--field-selector",
+                        "metadata.namespace=" + ns_, "-o", "name"});
   EXPECT_EQ(r.out, "");
 }
 

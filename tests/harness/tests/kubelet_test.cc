@@ -20,11 +20,12 @@ class KubeletTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ = new ApiServerProcess();
     ASSERT_TRUE(server_->Start());
-    kubelet_ = new BackgroundCommand({BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig", server_->kubeconfig(),
-                                      "--root-dir", server_->dir() + "/kubelet"},
-                                     server_->dir() + "/kubelet.log");
-    controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"), "--kubeconfig",
-                                         server_->kubeconfig()},
+    kubelet_ =
+        new BackgroundCommand({BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig",
+                               server_->kubeconfig(), "--root-dir", server_->dir() + "/kubelet"},
+                              server_->dir() + "/kubelet.log");
+    controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"),
+                                         "--kubeconfig", server_->kubeconfig()},
                                         server_->dir() + "/controller.log");
   }
   static void TearDownTestSuite() {
@@ -40,7 +41,9 @@ class KubeletTest : public ::testing::Test {
   }
   // kubectl wait for a pod phase (generous timeout: a safety net, not an assertion on speed).
   int WaitPhase(const std::string& pod, const std::string& phase) {
-    return Kubectl({"wait", "--for=jsonpath={.status.phase}=" + phase, "pod/" + pod, "--timeout=120s"}).exit_code;
+    return Kubectl(
+               {"wait", "--for=jsonpath={.status.phase}=" + phase, "pod/" + pod, "--timeout=120s"})
+        .exit_code;
   }
   std::string Logs() { return kubelet_->Output(); }
 
@@ -96,6 +99,80 @@ spec:
   EXPECT_THAT(Kubectl({"get", "pod", "ok"}).out, HasSubstr("Completed"));
 }
 
+TEST_F(KubeletTest, LogsFollowTailAndPrevious) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: talker}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - name: c
+    image: featureforge:test
+    command: [sh, -c, 'echo run; if [ -f marker ]; then echo line1; sleep 1; echo line2; exit 0; fi; touch marker; exit 1']
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Kubectl({"wait", "--for=jsonpath={.status.containerStatuses[0].restartCount}=1", "pod/talker",
+               "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << Logs();
+  BackgroundCommand follow(server_->KubectlArgv({"logs", "-f", "talker"}),
+                           server_->dir() + "/follow.out");
+  EXPECT_EQ(follow.Wait(120), 0) << follow.Output();
+  EXPECT_THAT(follow.Output(), HasSubstr("line1\nline2\n"));
+  ASSERT_EQ(WaitPhase("talker", "Succeeded"), 0);
+  EXPECT_EQ(Kubectl({"logs", "talker", "--tail=1"}).out, "line2\n");
+  EXPECT_EQ(Kubectl({"logs", "talker", "--previous"}).out, "run\n");
+}
+
+TEST_F(KubeletTest, VolumesAreMaterializedAndMountPathsMapped) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: repo}
+data: {feature_store.yaml: "project: x\n"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: store-creds}
+stringData: {token: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: mounts}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: repo, configMap: {name: repo}}
+  - {name: creds, secret: {secretName: store-creds}}
+  - {name: scratch, emptyDir: {}}
+  containers:
+  - name: c
+    image: featureforge:test
+    command: [sh, -c, 'cat /etc/ff/feature_store.yaml; cat /var/creds/token; echo; echo hi > /scratch/x; cat /scratch/x; echo $CONF']
+    env: [{name: CONF, value: /etc/ff/feature_store.yaml}]
+    volumeMounts:
+    - {name: repo, mountPath: /etc/ff}
+    - {name: creds, mountPath: /var/creds, readOnly: true}
+    - {name: scratch, mountPath: /scratch}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: badvolume}
+spec:
+  volumes: [{name: v, awsElasticBlockStore: {volumeID: x}}]
+  containers: [{name: c, image: featureforge:test, command: [sleep, "1"], volumeMounts: [{name: v, mountPath: /data}]}]
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(WaitPhase("mounts", "Succeeded"), 0) << Logs();
+  std::string logs = Kubectl({"logs", "mounts"}).out;
+  EXPECT_THAT(logs, StartsWith("project: x\ns3cret\nhi\n" + server_->dir() +
+                               "/kubelet/pods/default_mounts_"));
+  EXPECT_THAT(logs, HasSubstr("/volumes/repo/feature_store.yaml\n"));
+  ASSERT_EQ(WaitPhase("badvolume", "Failed"), 0) << Logs();
+  EXPECT_THAT(Jsonpath("pod/badvolume", ".status.message"),
+              HasSubstr("awsElasticBlockStore is not supported"));
+}
+
 TEST_F(KubeletTest, ExitCodesRestartPoliciesAndFailures) {
   auto r = server_->Apply(R"YAML(
 apiVersion: v1
@@ -128,16 +205,20 @@ spec:
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(WaitPhase("fails", "Failed"), 0) << Logs();
   EXPECT_EQ(Jsonpath("pod/fails", ".status.containerStatuses[0].state.terminated.exitCode"), "3");
-  EXPECT_EQ(Jsonpath("pod/fails", ".status.containerStatuses[0].state.terminated.message"), "oops\n");
+  EXPECT_EQ(Jsonpath("pod/fails", ".status.containerStatuses[0].state.terminated.message"),
+            "oops\n");
   ASSERT_EQ(WaitPhase("retries", "Succeeded"), 0) << Logs();
   EXPECT_EQ(Jsonpath("pod/retries", ".status.containerStatuses[0].restartCount"), "1");
-  EXPECT_EQ(Jsonpath("pod/retries", ".status.containerStatuses[0].lastState.terminated.exitCode"), "1");
+  EXPECT_EQ(Jsonpath("pod/retries", ".status.containerStatuses[0].lastState.terminated.exitCode"),
+            "1");
   ASSERT_EQ(WaitPhase("foreign", "Failed"), 0) << Logs();
   EXPECT_EQ(Jsonpath("pod/foreign", ".status.reason"), "UnsupportedImage");
-  EXPECT_THAT(Jsonpath("pod/foreign", ".status.message"), HasSubstr("\"nginx:1.27\" is not a featureforge image"));
+  EXPECT_THAT(Jsonpath("pod/foreign", ".status.message"),
+              HasSubstr("\"nginx:1.27\" is not a featureforge image"));
   ASSERT_EQ(WaitPhase("forbidden", "Failed"), 0) << Logs();
   EXPECT_EQ(Jsonpath("pod/forbidden", ".status.reason"), "ContainerCannotRun");
-  EXPECT_THAT(Jsonpath("pod/forbidden", ".status.message"), HasSubstr("command \"rm\" is not allowed"));
+  EXPECT_THAT(Jsonpath("pod/forbidden", ".status.message"),
+              HasSubstr("command \"rm\" is not allowed"));
 }
 
 TEST_F(KubeletTest, ReadinessProbeOnOwnLoopbackIpAndDeleteKillsProcess) {
@@ -188,7 +269,10 @@ spec:
   ASSERT_EQ(server_->Apply(deployment).exit_code, 0);
   auto r = Kubectl({"rollout", "status", "deployment/app", "--timeout=120s"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  auto pods = [&] { return Kubectl({"get", "pods", "-l", "app=app", "-o", "jsonpath={.items[*].metadata.name}"}).out; };
+  auto pods = [&] {
+    return Kubectl({"get", "pods", "-l", "app=app", "-o", "jsonpath={.items[*].metadata.name}"})
+        .out;
+  };
   std::string first = pods();
   EXPECT_EQ(std::count(first.begin(), first.end(), ' '), 1) << first;
   EXPECT_EQ(Jsonpath("deployment/app", ".status.availableReplicas"), "2");
@@ -205,7 +289,8 @@ spec:
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(std::count(second.begin(), second.end(), ' '), 1) << second;
-  EXPECT_EQ(second.find(first.substr(0, first.find(' '))), std::string::npos) << first << " vs " << second;
+  EXPECT_EQ(second.find(first.substr(0, first.find(' '))), std::string::npos)
+      << first << " vs " << second;
   ASSERT_EQ(Kubectl({"scale", "deployment", "app", "--replicas=1"}).exit_code, 0);
   r = Kubectl({"rollout", "status", "deployment/app", "--timeout=120s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -235,7 +320,8 @@ TEST(FfclusterTest, StartsEverythingWritesKubeconfigAndStopsCleanly) {
   auto r = RunCommand({script, "start", "--dir", dir, "--build-dir", build});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("export KUBECONFIG=" + dir + "/kubeconfig"));
-  std::vector<std::string> kubectl = {"kubectl", "--kubeconfig", dir + "/kubeconfig", "--cache-dir", dir + "/cache"};
+  std::vector<std::string> kubectl = {"kubectl", "--kubeconfig", dir + "/kubeconfig", "--cache-dir",
+                                      dir + "/cache"};
   auto with = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = kubectl;
     argv.insert(argv.end(), args.begin(), args.end());
@@ -244,17 +330,21 @@ TEST(FfclusterTest, StartsEverythingWritesKubeconfigAndStopsCleanly) {
   r = RunCommand(with({"wait", "--for=condition=Ready", "node/ff-node", "--timeout=60s"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = RunCommand(with({"apply", "-f", "-"}),
-                 "apiVersion: v1\nkind: Pod\nmetadata: {name: s}\nspec:\n  containers: [{name: c, image: featureforge:t, command: [sleep, '1000']}]\n");
+                 "apiVersion: v1\nkind: Pod\nmetadata: {name: s}\nspec:\n  containers: [{name: c, "
+                 "image: featureforge:t, command: [sleep, '1000']}]\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = RunCommand(with({"wait", "--for=condition=Ready", "pod/s", "--timeout=60s"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  pid_t pid = std::stoi(RunCommand(with({"get", "pod", "s", "-o", "jsonpath={.status.containerStatuses[0].containerID}"})).out.substr(10));
+  pid_t pid = std::stoi(RunCommand(with({"get", "pod", "s", "-o",
+                                         "jsonpath={.status.containerStatuses[0].containerID}"}))
+                            .out.substr(10));
   EXPECT_EQ(RunCommand({script, "status", "--dir", dir}).exit_code, 0);
   r = RunCommand({script, "stop", "--dir", dir});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(kill(-pid, 0), 0) << "stopping the kubelet kills its pods' processes";
   EXPECT_NE(RunCommand({script, "status", "--dir", dir}).exit_code, 0);
-  EXPECT_TRUE(std::ifstream(dir + "/apiserver/state.json").good()) << "the API server saved its state";
+  EXPECT_TRUE(std::ifstream(dir + "/apiserver/state.json").good())
+      << "the API server saved its state";
   RunCommand({"rm", "-rf", dir});
 }
 

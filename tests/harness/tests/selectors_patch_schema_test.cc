@@ -34,7 +34,8 @@ TEST(LabelSelectorTest, AllOperators) {
 TEST(LabelSelectorTest, FromObjectRoundTrip) {
   std::string error;
   auto s = LabelSelector::FromObject(
-      json::parse(R"({"matchLabels":{"app":"x"},"matchExpressions":[{"key":"t","operator":"In","values":["a","b"]}]})"),
+      json::parse(
+          R"({"matchLabels":{"app":"x"},"matchExpressions":[{"key":"t","operator":"In","values":["a","b"]}]})"),
       &error);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->ToString(), "app=x,t in (a,b)");
@@ -53,7 +54,8 @@ TEST(FieldSelectorTest, NamesAndNestedFields) {
 }
 
 TEST(JsonPathTest, ConditionsFilterAndIndex) {
-  json obj = json::parse(R"({"status":{"conditions":[{"type":"A","status":"False"},{"type":"Ready","status":"True"}]},
+  json obj = json::parse(
+      R"({"status":{"conditions":[{"type":"A","status":"False"},{"type":"Ready","status":"True"}]},
                              "spec":{"items":[{"n":1},{"n":2}]}})");
   auto v = EvaluateJsonPath(obj, R"(.status.conditions[?(@.type=="Ready")].status)");
   ASSERT_EQ(v.size(), 1u);
@@ -81,8 +83,10 @@ TEST(StrategicMergePatchTest, MergesContainersByNameAndHonoursDirectives) {
 }
 
 TEST(StrategicMergePatchTest, NullDeletesAndRetainKeys) {
-  json d = json::parse(R"({"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}},"paused":true}})");
-  json patch = json::parse(R"({"spec":{"paused":null,"strategy":{"$retainKeys":["type"],"type":"Recreate"}}})");
+  json d = json::parse(
+      R"({"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}},"paused":true}})");
+  json patch = json::parse(
+      R"({"spec":{"paused":null,"strategy":{"$retainKeys":["type"],"type":"Recreate"}}})");
   std::string error;
   ASSERT_TRUE(ApplyStrategicMergePatch(d, patch, &error)) << error;
   EXPECT_FALSE(d["spec"].contains("paused"));
@@ -92,14 +96,17 @@ TEST(StrategicMergePatchTest, NullDeletesAndRetainKeys) {
 TEST(JsonPatchTest, FailedTestOperationIsAnError) {
   json obj = {{"a", 1}};
   std::string error;
-  EXPECT_TRUE(ApplyJsonPatch(obj, json::parse(R"([{"op":"replace","path":"/a","value":2}])"), &error));
+  EXPECT_TRUE(
+      ApplyJsonPatch(obj, json::parse(R"([{"op":"replace","path":"/a","value":2}])"), &error));
   EXPECT_EQ(obj["a"], 2);
-  EXPECT_FALSE(ApplyJsonPatch(obj, json::parse(R"([{"op":"test","path":"/a","value":5}])"), &error));
+  EXPECT_FALSE(
+      ApplyJsonPatch(obj, json::parse(R"([{"op":"test","path":"/a","value":5}])"), &error));
   EXPECT_FALSE(error.empty());
 }
 
 TEST(SchemaTest, ValidatesPrunesAndDefaults) {
-  json schema = json::parse(R"({"type":"object","properties":{"spec":{"type":"object","required":["size"],
+  json schema =
+      json::parse(R"({"type":"object","properties":{"spec":{"type":"object","required":["size"],
       "properties":{"size":{"type":"integer","minimum":1,"maximum":10},
                     "mode":{"type":"string","enum":["fast","slow"],"default":"fast"},
                     "name":{"type":"string","maxLength":3,"pattern":"^[a-z]+$"},
