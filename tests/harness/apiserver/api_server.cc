@@ -595,7 +595,19 @@ json ApiServer::RemoveLocked(const ResourceType& type, const std::string& key) {
   object["metadata"]["resourceVersion"] = std::to_string(rv_);
   RecordEventLocked({rv_, type.storage_key(), "DELETED", object, nullptr});
   gc_dirty_ = true;
-  if (type.resource == "customresourcedefinitions") UnregisterCrdLocked(object);
+  if (type.resource == "customresourcedefinitions") {
+    // Deleting a CRD deletes every instance (watchers see DELETED), then stops serving it.
+    std::string storage = object.value("/spec/group"_json_pointer, "") + "/" +
+                          object.value("/spec/names/plural"_json_pointer, "");
+    TypePtr custom = StorageType(storage);
+    if (custom) {
+      std::vector<std::string> keys;
+      for (const auto& [k, v] : objects_[storage]) keys.push_back(k);
+      for (const auto& k : keys) RemoveLocked(*custom, k);
+    }
+    objects_.erase(storage);
+    UnregisterCrdLocked(object);
+  }
   return object;
 }
 

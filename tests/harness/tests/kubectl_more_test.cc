@@ -57,6 +57,37 @@ spec:
   EXPECT_NE(r.exit_code, 0);
 }
 
+TEST(CrdTest, DeletingACrdDeletesItsObjectsAndStopsServingThem) {
+  ApiServerProcess server;
+  ASSERT_TRUE(server.Start());
+  ASSERT_EQ(server.Apply(kWidgetCrd).exit_code, 0);
+  ASSERT_EQ(server
+                .Kubectl({"wait", "--for=condition=Established",
+                          "crd/widgets.test.featureforge.dev", "--timeout=60s"})
+                .exit_code,
+            0);
+  ASSERT_EQ(server
+                .Apply("apiVersion: test.featureforge.dev/v1\nkind: Widget\nmetadata: {name: "
+                       "w}\nspec: {size: 1}\n")
+                .exit_code,
+            0);
+  auto r = server.Kubectl({"apply", "-f", "-"}, kWidgetCrd);
+  EXPECT_THAT(r.out, HasSubstr("unchanged"));
+  ASSERT_EQ(server.Kubectl({"delete", "crd", "widgets.test.featureforge.dev"}).exit_code, 0);
+  r = server.Kubectl({"get", "widgets"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("could not find the requested resource"));
+  ASSERT_EQ(server.Apply(kWidgetCrd).exit_code, 0);
+  ASSERT_EQ(server
+                .Kubectl({"wait", "--for=condition=Established",
+                          "crd/widgets.test.featureforge.dev", "--timeout=60s"})
+                .exit_code,
+            0);
+  r = server.Kubectl({"get", "widgets", "-o", "name"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "instances went with their CRD";
+}
+
 TEST_F(KubectlTest, ForegroundDeletionWaitsForDependents) {
   ASSERT_EQ(Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n").exit_code, 0);
   std::string uid = Jsonpath("configmap/owner", ".metadata.uid");
