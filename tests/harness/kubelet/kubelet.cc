@@ -135,6 +135,35 @@ void ProcessKubelet::RegisterNode() {
   if (!patched.ok()) Log("cannot report node status: " + patched.status().ToString());
 }
 
+void ProcessKubelet::Emit(const json& pod, const std::string& type, const std::string& reason,
+                          const std::string& message, const std::string& container) {
+  const json& meta = pod["metadata"];
+  json involved = {{"apiVersion", "v1"},
+                   {"kind", "Pod"},
+                   {"name", meta.value("name", "")},
+                   {"namespace", meta.value("namespace", "")},
+                   {"uid", meta.value("uid", "")}};
+  if (!container.empty()) involved["fieldPath"] = "spec.containers{" + container + "}";
+  std::string now = Now();
+  json event = {{"apiVersion", "v1"},
+                {"kind", "Event"},
+                {"metadata",
+                 {{"name", meta.value("name", "") + "." + RandomHex(8)},
+                  {"namespace", meta.value("namespace", "")}}},
+                {"involvedObject", involved},
+                {"reason", reason},
+                {"message", message},
+                {"type", type},
+                {"source", {{"component", "kubelet"}, {"host", options_.node_name}}},
+                {"reportingComponent", "kubelet"},
+                {"reportingInstance", options_.node_name},
+                {"firstTimestamp", now},
+                {"lastTimestamp", now},
+                {"count", 1}};
+  auto created = client_->Create(k8s::resources::Events(), event);
+  if (!created.ok()) Log("cannot record event " + reason + ": " + created.status().ToString());
+}
+
 void ProcessKubelet::Loop() {
   while (!stop_) {
     std::set<std::string> keys;
@@ -194,7 +223,12 @@ void ProcessKubelet::SyncPod(const std::string& key) {
     auto bound = client_->Patch(k8s::resources::Pods(), (*pod)["metadata"].value("namespace", ""),
                                 (*pod)["metadata"].value("name", ""), k8s::PatchType::kMerge,
                                 {{"spec", {{"nodeName", options_.node_name}}}});
-    if (!bound.ok()) Log("cannot bind pod " + key + ": " + bound.status().ToString());
+    if (!bound.ok()) {
+      Log("cannot bind pod " + key + ": " + bound.status().ToString());
+    } else {
+      Emit(*pod, "Normal", "Scheduled",
+           "Successfully assigned " + key + " to " + options_.node_name);
+    }
     return;
   }
   if (node != options_.node_name) return;
@@ -210,6 +244,9 @@ void ProcessKubelet::SyncPod(const std::string& key) {
     state.terminating = true;
     long grace = (*pod)["metadata"].value("deletionGracePeriodSeconds", 30L);
     state.kill_deadline = Clock::now() + std::chrono::seconds(grace);
+    for (const auto& c : state.containers) {
+      if (c.pid > 0) Emit(state.pod, "Normal", "Killing", "Stopping container " + c.name, c.name);
+    }
     KillAll(state, SIGTERM);
   }
   std::string phase = pod->value("/status/phase"_json_pointer, "Pending");
@@ -309,6 +346,7 @@ void ProcessKubelet::StartPod(PodState& state) {
     state.reason = reason;
     state.message = message;
     Log("pod " + state.ns + "/" + state.name + " failed: " + message);
+    Emit(state.pod, "Warning", reason, message);
     ReportStatus(state);
   };
   if (!spec.value("initContainers", json::array()).empty()) {
@@ -403,6 +441,10 @@ bool ProcessKubelet::StartContainer(PodState& state, ContainerState& c) {
                    : 0;
   c.next_probe = Clock::now() + std::chrono::seconds(delay);
   c.state = {{"running", {{"startedAt", Now()}}}};
+  Emit(
+      state.pod, "Normal", "Started",
+      "Started container " + c.name + " as process " + std::to_string(*pid) + " on " + state.pod_ip,
+      c.name);
   Log("started " + state.ns + "/" + state.name + "/" + c.name + " pid " + std::to_string(*pid) +
       " ip " + state.pod_ip);
   return true;
@@ -441,6 +483,10 @@ void ProcessKubelet::OnExit(PodState& state, ContainerState& c, int wait_status)
                                  "_" + state.ns + "(" + state.uid + ")"}}}};
     c.waiting_restart = true;
     c.restart_at = Clock::now() + std::chrono::seconds(delay);
+    Emit(state.pod, "Warning", "BackOff",
+         "Back-off restarting failed container " + c.name + " (exit code " +
+             std::to_string(exit_code) + ")",
+         c.name);
   } else {
     c.state = {{"terminated", terminated}};
     c.terminated = true;

@@ -90,6 +90,9 @@ class ProcessKubelet {
   std::string AllocateIp();
   void KillAll(PodState& state, int signal);
   void RegisterNode();
+  // A core/v1 Event about a pod (what `kubectl describe pod` lists), best effort.
+  void Emit(const json& pod, const std::string& type, const std::string& reason,
+            const std::string& message, const std::string& container = "");
 
   std::shared_ptr<featureforge::k8s::Client> client_;
   KubeletOptions options_;

@@ -97,6 +97,9 @@ spec:
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "hello s3cret ok ok " + ip + " from-envfrom\n");
   EXPECT_THAT(Kubectl({"get", "pod", "ok"}).out, HasSubstr("Completed"));
+  r = Kubectl({"describe", "pod", "ok"});
+  EXPECT_THAT(r.out, HasSubstr("Scheduled"));
+  EXPECT_THAT(r.out, HasSubstr("Started container main as process"));
 }
 
 TEST_F(KubeletTest, LogsFollowTailAndPrevious) {
