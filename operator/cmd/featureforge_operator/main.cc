@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "featureforge/controllers/featurestore.h"
 #include "featureforge/controllers/operator_config.h"
 #include "featureforge/k8s/client.h"
 #include "featureforge/k8s/config.h"
@@ -88,8 +89,7 @@ void SetUpLogging(const Flags& flags) {
 
 // One Register<Kind>Controller line per controller (contract: /work/notes/operator/PLAN.md).
 Status RegisterControllers(featureforge::runtime::Manager& manager, const OperatorConfig& config) {
-  (void)manager;
-  (void)config;
+  FF_RETURN_IF_ERROR(featureforge::controllers::RegisterFeatureStoreController(manager, config));
   return Status::OK();
 }
 
