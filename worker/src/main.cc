@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   featureforge::worker::RegisterMaterialize(app, global, &exit_code);
   featureforge::worker::RegisterRetrieval(app, global, &exit_code);
   featureforge::worker::RegisterList(app, global, &exit_code);
+  featureforge::worker::RegisterVectors(app, global, &exit_code);
+  featureforge::worker::RegisterServe(app, global, &exit_code);
+  featureforge::worker::RegisterExecutor(app, global, &exit_code);
 
   app.parse_complete_callback([&global] {
     spdlog::set_default_logger(spdlog::stderr_logger_mt("featureforge"));

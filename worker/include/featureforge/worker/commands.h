@@ -27,5 +27,12 @@ void RegisterApply(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void RegisterMaterialize(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void RegisterRetrieval(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void RegisterList(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `retrieve-online-documents`: top-k of an embedding view (worker/src/vector_commands.cc).
+void RegisterVectors(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `serve`: the HTTP feature server (worker/src/server/).
+void RegisterServe(CLI::App& app, const GlobalOptions& global, int* exit_code);
+// `executor`: one partition of a materialization inside an executor pod
+// (worker/src/executor_command.cc).
+void RegisterExecutor(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace featureforge::worker
