@@ -2,6 +2,7 @@
 // events.k8s.io/v1 seen as core events, leases, and TLS verification against the harness CA.
 #include <gmock/gmock.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -174,6 +175,39 @@ TEST(PlainHttpTest, ServesWithoutTlsOrToken) {
   auto r = server.Kubectl({"get", "namespaces", "-o", "name"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, ::testing::HasSubstr("namespace/default"));
+}
+
+}  // namespace
+}  // namespace ffharness::testing
+
+namespace ffharness::testing {
+namespace {
+
+// The project's own CRDs (crds/) install and are served, with their printer columns.
+TEST(ProjectCrdsTest, EveryCrdInTheRepoInstallsAndServes) {
+  std::string crds = std::string(FF_HARNESS_SOURCE_DIR) + "/crds";
+  bool any = false;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(crds, ec))
+    any |= entry.path().extension() == ".yaml";
+  if (!any) GTEST_SKIP() << "no CRDs in " << crds << " yet";
+  ApiServerProcess server;
+  ASSERT_TRUE(server.Start());
+  auto r = server.Kubectl({"apply", "-f", crds});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = server.Kubectl({"wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = server.Kubectl(
+      {"get", "crd", "-o", "jsonpath={range .items[*]}{.spec.names.plural}{\"\\n\"}{end}"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream plurals(r.out);
+  int served = 0;
+  for (std::string plural; std::getline(plurals, plural);) {
+    auto list = server.Kubectl({"get", plural, "-A"});
+    EXPECT_EQ(list.exit_code, 0) << plural << ": " << list.err;
+    ++served;
+  }
+  EXPECT_GT(served, 0);
 }
 
 }  // namespace
