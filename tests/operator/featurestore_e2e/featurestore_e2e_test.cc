@@ -1,0 +1,296 @@
+// The FeatureStore controller end to end: the featureforge-operator binary against the cluster
+// harness, driven only through kubectl.
+#include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "harness_test_util.h"
+
+namespace ffharness::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Indents every line of `text` by `spaces` (for a YAML block scalar).
+std::string Indent(const std::string& text, int spaces) {
+  std::string pad(spaces, ' '), out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out += pad + line + "\n";
+  return out;
+}
+
+class FeatureStoreE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ApiServerProcess();
+    ASSERT_TRUE(server_->Start());
+    kubelet_ = new BackgroundCommand(
+        {BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig", server_->kubeconfig(),
+         "--root-dir", server_->dir() + "/kubelet", "--featureforge-binary",
+         BinaryPath("worker/featureforge")},
+        server_->dir() + "/kubelet.log");
+    controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"),
+                                         "--kubeconfig", server_->kubeconfig()},
+                                        server_->dir() + "/controller.log");
+    work_dir_ = server_->dir() + "/operator-work";
+    StartOperator();
+
+    // A copy of the sample repo with generated data; definitions get absolute source paths.
+    repo_dir_ = server_->dir() + "/driver_ranking";
+    fs::copy(std::string(FF_SOURCE_DIR) + "/examples/driver_ranking", repo_dir_,
+             fs::copy_options::recursive);
+    auto data = RunCommand({BinaryPath("examples/ff-sample-data"), "--repo", repo_dir_,
+                            "--drivers", "40", "--days", "4", "--end", "2026-01-10T12:00:00Z"});
+    ASSERT_EQ(data.exit_code, 0) << data.out << data.err;
+    definitions_ = std::regex_replace(ReadFile(repo_dir_ + "/definitions/drivers.yaml"),
+                                      std::regex("path: data/"), "path: " + repo_dir_ + "/data/");
+  }
+  static void TearDownTestSuite() {
+    delete operator_;
+    delete controller_;
+    delete kubelet_;
+    delete server_;
+  }
+
+  static void StartOperator() {
+    static int generation = 0;
+    ++generation;
+    operator_ = new BackgroundCommand(
+        {BinaryPath("operator/cmd/featureforge_operator/featureforge-operator"), "--kubeconfig",
+         server_->kubeconfig(), "--metrics-bind-address", "127.0.0.1:0", "--lease-namespace",
+         "default", "--identity", "op-" + std::to_string(generation), "--work-dir", work_dir_,
+         "--resync-seconds", "20", "--log-level", "debug"},
+        server_->dir() + "/operator-" + std::to_string(generation) + ".log");
+  }
+
+  static std::string StoreYaml(const std::string& name, const std::string& definitions,
+                               int chunk_size = 10000) {
+    return "apiVersion: featureforge.dev/v1alpha1\nkind: FeatureStore\nmetadata:\n  name: " +
+           name +
+           "\nspec:\n  feastProject: driver_ranking\n  registry:\n    path: " + work_dir_ +
+           "/shared/" + name + "/registry.pb\n  featureStoreYaml:\n    onlineStore:\n      type: "
+           "sqlite\n      path: " +
+           work_dir_ + "/shared/" + name +
+           "/online.db\n    batchEngine:\n      chunkSize: " + std::to_string(chunk_size) +
+           "\n  definitions: |\n" + Indent(definitions, 4) +
+           "  services:\n    onlineStore:\n      server:\n        replicas: 1\n";
+  }
+
+  CommandResult Kubectl(const std::vector<std::string>& args, const std::string& in = "") {
+    return server_->Kubectl(args, in);
+  }
+  std::string Jsonpath(const std::string& object, const std::string& path) {
+    return Kubectl({"get", object, "-o", "jsonpath={" + path + "}"}).out;
+  }
+  Json GetJson(const std::string& object) {
+    auto r = Kubectl({"get", object, "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? Json::parse(r.out) : Json();
+  }
+  // kubectl wait; the timeout is a safety net, not an assertion on speed.
+  CommandResult Wait(const std::string& object, const std::string& condition,
+                     const std::string& timeout = "90s") {
+    return Kubectl({"wait", "--for=" + condition, object, "--timeout=" + timeout});
+  }
+  std::string Diagnostics() {
+    return "\n--- operator log ---\n" + operator_->Output() + "\n--- kubelet log (tail) ---\n" +
+           kubelet_->Output().substr(kubelet_->Output().size() > 3000
+                                         ? kubelet_->Output().size() - 3000
+                                         : 0);
+  }
+  void ExpectOwnedBy(const std::string& object, const std::string& store) {
+    Json o = GetJson(object);
+    ASSERT_TRUE(o.contains("metadata")) << object;
+    ASSERT_EQ(o["metadata"]["ownerReferences"].size(), 1u) << object;
+    const Json& ref = o["metadata"]["ownerReferences"][0];
+    EXPECT_EQ(ref["kind"], "FeatureStore") << object;
+    EXPECT_EQ(ref["name"], store) << object;
+    EXPECT_EQ(ref["controller"], true) << object;
+  }
+
+  static ApiServerProcess* server_;
+  static BackgroundCommand* kubelet_;
+  static BackgroundCommand* controller_;
+  static BackgroundCommand* operator_;
+  static std::string work_dir_;
+  static std::string repo_dir_;
+  static std::string definitions_;
+};
+
+ApiServerProcess* FeatureStoreE2E::server_ = nullptr;
+BackgroundCommand* FeatureStoreE2E::kubelet_ = nullptr;
+BackgroundCommand* FeatureStoreE2E::controller_ = nullptr;
+BackgroundCommand* FeatureStoreE2E::operator_ = nullptr;
+std::string FeatureStoreE2E::work_dir_;
+std::string FeatureStoreE2E::repo_dir_;
+std::string FeatureStoreE2E::definitions_;
+
+TEST(FeatureStoreManifests, ManifestCrdsMatchCrdsFolder) {
+  const fs::path root = FF_SOURCE_DIR;
+  int compared = 0;
+  for (const auto& entry : fs::directory_iterator(root / "manifests/base/crds")) {
+    fs::path source = root / "crds" / entry.path().filename();
+    ASSERT_TRUE(fs::exists(source)) << entry.path() << " has no source in crds/";
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile(source))
+        << entry.path() << " drifted from " << source << ": copy crds/ to manifests/base/crds/";
+    ++compared;
+  }
+  EXPECT_GE(compared, 1);
+  EXPECT_TRUE(fs::exists(root / "manifests/base/crds/featurestore.yaml"));
+}
+
+// Runs first (gtest keeps declaration order): installs the kustomize base like a user would.
+TEST_F(FeatureStoreE2E, KustomizeBaseAppliesToTheCluster) {
+  auto rendered = RunCommand({"kubectl", "kustomize", std::string(FF_SOURCE_DIR) + "/manifests/base"});
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  auto applied = server_->Apply(rendered.out);
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_EQ(Wait("crd/featurestores.featureforge.dev", "condition=Established").exit_code, 0);
+  EXPECT_EQ(Jsonpath("clusterrole/featureforge-operator", ".metadata.name"), "featureforge-operator");
+  EXPECT_EQ(Kubectl({"-n", "featureforge-system", "get", "serviceaccount/featureforge-operator"})
+                .exit_code,
+            0);
+  // The test runs the operator as a local process; the in-cluster copy is scaled away.
+  auto scaled = Kubectl({"-n", "featureforge-system", "scale", "deployment/featureforge-operator",
+                         "--replicas=0"});
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.err;
+  EXPECT_EQ(Kubectl({"get", "fs"}).exit_code, 0);  // short name served
+}
+
+TEST_F(FeatureStoreE2E, StoreIsRenderedAppliedServedAndReported) {
+  auto r = server_->Apply(StoreYaml("drivers", definitions_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto waited = Wait("fs/drivers", "condition=RegistryApplied");
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
+
+  ExpectOwnedBy("configmap/drivers-repo", "drivers");
+  ExpectOwnedBy("deployment/drivers-server", "drivers");
+  ExpectOwnedBy("service/drivers-server", "drivers");
+  std::string rendered = Jsonpath("configmap/drivers-repo", ".data.feature_store\\.yaml");
+  EXPECT_THAT(rendered, HasSubstr("project: \"driver_ranking\""));
+  EXPECT_THAT(rendered, HasSubstr("chunk_size: 10000"));
+  EXPECT_THAT(Jsonpath("deployment/drivers-server", ".spec.template.spec.containers[0].args"),
+              HasSubstr("serve"));
+
+  Json store = GetJson("fs/drivers");
+  const Json& status = store["status"];
+  EXPECT_EQ(status["observedGeneration"], store["metadata"]["generation"]);
+  std::vector<std::string> views;
+  for (const auto& v : status["views"]) views.push_back(v["name"]);
+  EXPECT_THAT(views, ::testing::UnorderedElementsAre("driver_hourly_stats", "driver_labels",
+                                                     "driver_daily_aggregates"));
+  EXPECT_EQ(status["serviceEndpoint"], "http://drivers-server.default.svc:6566");
+  EXPECT_TRUE(fs::exists(work_dir_ + "/shared/drivers/registry.pb"));
+
+  // The feature server pod runs `featureforge serve` on the mounted ConfigMap.
+  auto ready = Wait("fs/drivers", "condition=Ready", "120s");
+  EXPECT_EQ(ready.exit_code, 0) << ready.err << Diagnostics();
+  EXPECT_EQ(Jsonpath("fs/drivers", ".status.phase"), "Ready");
+  auto table = Kubectl({"get", "fs", "drivers"});
+  EXPECT_THAT(table.out, HasSubstr("driver_ranking"));
+  EXPECT_THAT(table.out, HasSubstr("ENDPOINT"));
+  auto events = Kubectl({"get", "events", "--field-selector", "involvedObject.name=drivers"});
+  EXPECT_THAT(events.out, HasSubstr("RegistryApplied"));
+}
+
+TEST_F(FeatureStoreE2E, SpecEditUpdatesTheConfigMap) {
+  auto r = server_->Apply(StoreYaml("drivers", definitions_, /*chunk_size=*/5000));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string generation = Jsonpath("fs/drivers", ".metadata.generation");
+  ASSERT_NE(generation, "1");
+  auto waited = Wait("fs/drivers", "jsonpath={.status.observedGeneration}=" + generation);
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
+  EXPECT_THAT(Jsonpath("configmap/drivers-repo", ".data.feature_store\\.yaml"),
+              HasSubstr("chunk_size: 5000"));
+  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+            "True");
+}
+
+TEST_F(FeatureStoreE2E, InvalidDefinitionsAreReportedWhileOthersStayReady) {
+  // A feature view whose source does not exist, first in feature_views.
+  std::string broken = std::regex_replace(definitions_, std::regex("feature_views:\n"),
+                              "feature_views:\n  - name: orphan_view\n    entities: [driver]\n"
+                              "    schema:\n      - {name: x, dtype: Float32}\n"
+                              "    source: no_such_source\n");
+  auto r = server_->Apply(StoreYaml("broken", broken));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto waited = Wait("fs/broken", "condition=Ready=false");
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
+  auto reason = Wait("fs/broken", "jsonpath={.status.phase}=Failed");
+  ASSERT_EQ(reason.exit_code, 0) << Diagnostics();
+  std::string message =
+      Jsonpath("fs/broken", "@.status.conditions[?(@.type==\"RegistryApplied\")].message");
+  EXPECT_THAT(message, ::testing::ContainsRegex("definitions\\.yaml:[0-9]+:"));
+  EXPECT_THAT(message, HasSubstr("no_such_source"));
+  EXPECT_EQ(Jsonpath("fs/broken", "@.status.conditions[?(@.type==\"RegistryApplied\")].reason"),
+            "InvalidDefinitions");
+  auto events = Kubectl({"get", "events", "--field-selector",
+                         "involvedObject.name=broken,type=Warning", "-o", "json"});
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  bool found = false;
+  for (const auto& e : Json::parse(events.out)["items"]) {
+    if (e["reason"] == "InvalidDefinitions") found = true;
+  }
+  EXPECT_TRUE(found) << events.out;
+  // Nothing was rendered for the broken store; the healthy one is untouched.
+  EXPECT_NE(Kubectl({"get", "configmap/broken-repo"}).exit_code, 0);
+  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+            "True");
+  // Fixing the spec recovers it.
+  ASSERT_EQ(server_->Apply(StoreYaml("broken", definitions_)).exit_code, 0);
+  auto fixed = Wait("fs/broken", "condition=RegistryApplied");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.err << Diagnostics();
+}
+
+TEST_F(FeatureStoreE2E, OperatorRestartKeepsStateConsistent) {
+  std::string rv_before = Jsonpath("configmap/drivers-repo", ".metadata.resourceVersion");
+  operator_->Kill();
+  delete operator_;
+  operator_ = nullptr;
+  // While it is down, the spec changes; the new operator converges it.
+  ASSERT_EQ(server_->Apply(StoreYaml("drivers", definitions_, /*chunk_size=*/7000)).exit_code, 0);
+  StartOperator();
+  std::string generation = Jsonpath("fs/drivers", ".metadata.generation");
+  auto waited = Wait("fs/drivers", "jsonpath={.status.observedGeneration}=" + generation, "120s");
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
+  EXPECT_THAT(Jsonpath("configmap/drivers-repo", ".data.feature_store\\.yaml"),
+              HasSubstr("chunk_size: 7000"));
+  EXPECT_NE(Jsonpath("configmap/drivers-repo", ".metadata.resourceVersion"), rv_before);
+  // Exactly one of each owned object.
+  auto cms = Kubectl({"get", "configmaps", "-l", "featureforge.dev/featurestore=drivers", "-o",
+                      "name"});
+  EXPECT_EQ(cms.out, "configmap/drivers-repo\n");
+  auto deployments = Kubectl({"get", "deployments", "-l",
+                              "featureforge.dev/featurestore=drivers", "-o", "name"});
+  EXPECT_EQ(deployments.out, "deployment.apps/drivers-server\n");
+  EXPECT_EQ(Wait("fs/drivers", "condition=RegistryApplied").exit_code, 0);
+}
+
+TEST_F(FeatureStoreE2E, DeletingTheStoreCollectsItsObjects) {
+  ASSERT_EQ(Kubectl({"delete", "fs/broken", "--wait=true"}).exit_code, 0);
+  for (const char* object : {"configmap/broken-repo", "deployment/broken-server",
+                             "service/broken-server"}) {
+    auto gone = Wait(object, "delete", "60s");
+    EXPECT_EQ(gone.exit_code, 0) << object << " " << gone.err << gone.out;
+  }
+  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+            "True");
+}
+
+}  // namespace
+}  // namespace ffharness::testing
