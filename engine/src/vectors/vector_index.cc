@@ -81,8 +81,6 @@ struct VectorIndex::Impl {
   std::vector<bool> removed;                         // label -> removed
   size_t live = 0;
   mutable std::shared_mutex mutex;
-  // hnswlib's ef is a member of the index, so a query with its own ef runs alone.
-  mutable std::mutex ef_override;
 
   // Copy of `v` prepared for the space (unit length for COSINE).
   std::vector<float> Prepare(std::span<const float> v) const {
@@ -255,7 +253,18 @@ Result<std::vector<SearchHit>> VectorIndex::Search(std::span<const float> query,
   const std::vector<float> q = impl.Prepare(query);
   const size_t k = static_cast<size_t>(options.top_k);
   std::vector<std::pair<float, size_t>> found;  // (raw distance, label)
-  std::shared_lock lock(impl.mutex);
+  const size_t ef = options.ef_search > 0 ? static_cast<size_t>(options.ef_search)
+                                          : static_cast<size_t>(impl.params.ef_search);
+  // hnswlib keeps ef in the index, so a query with another ef than the index's runs alone
+  // (exclusive lock); every other query shares the index.
+  const bool own_ef = !options.exact && ef != impl.hnsw->ef_;
+  std::shared_lock shared(impl.mutex, std::defer_lock);
+  std::unique_lock exclusive(impl.mutex, std::defer_lock);
+  if (own_ef) {
+    exclusive.lock();
+  } else {
+    shared.lock();
+  }
   Hnsw& hnsw = *impl.hnsw;
   if (options.exact) {
     found.reserve(impl.live);
@@ -273,10 +282,7 @@ Result<std::vector<SearchHit>> VectorIndex::Search(std::span<const float> query,
   } else {
     std::priority_queue<std::pair<float, hnswlib::labeltype>> result;
     try {
-      const size_t ef = options.ef_search > 0 ? static_cast<size_t>(options.ef_search)
-                                              : static_cast<size_t>(impl.params.ef_search);
-      if (ef != hnsw.ef_) {
-        std::lock_guard guard(impl.ef_override);
+      if (own_ef) {
         const size_t saved = hnsw.ef_;
         hnsw.setEf(ef);
         result = hnsw.searchKnn(q.data(), k);
