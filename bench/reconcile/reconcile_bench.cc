@@ -268,12 +268,17 @@ class CpuMeter {
 
 double PerObjectMs(double seconds, int n) { return seconds * 1e3 / n; }
 
-// Phase 1: the raw create rate, no controller. Returns objects/s (0 on failure).
-double RunRawCreates(const Options& options, int n) {
+struct RawFigures {
+  double rate = 0;  // objects/s, 0 on failure
+  double cpu_ms_per_object = 0;
+};
+
+// Phase 1: the raw create rate, no controller.
+RawFigures RunRawCreates(const Options& options, int n) {
   auto cluster = StartCluster(options);
   if (!cluster.ok()) {
     std::fprintf(stderr, "error: %s\n", cluster.status().ToString().c_str());
-    return 0;
+    return {};
   }
   auto server_before = cluster->server->Usage();
   CpuMeter cpu(*cluster->server);
@@ -300,11 +305,12 @@ double RunRawCreates(const Options& options, int n) {
   }
   if (!run.first_error.empty()) std::printf("         first error: %s\n", run.first_error.c_str());
   std::fflush(stdout);
-  return run.failures == 0 ? rate : 0;
+  if (run.failures != 0) return {};
+  return {rate, PerObjectMs(used.server_seconds + used.bench_seconds, n)};
 }
 
 // Heap/RSS cost of a freshly synced informer over the N objects, beside their JSON size.
-void MeasureInformerMemory(const Cluster& cluster, int n) {
+double MeasureInformerMemory(const Cluster& cluster) {
   MemoryUsage before = MeasureMemory();
   auto informer = std::make_unique<runtime::Informer>(
       runtime::MakeClientListWatcher(cluster.client, cluster.type, kNamespace));
@@ -333,7 +339,7 @@ void MeasureInformerMemory(const Cluster& cluster, int n) {
   if (!synced || cached == 0) {
     std::printf("  memory informer did not sync (%zu cached): %s\n", cached,
                 informer->last_error().c_str());
-    return;
+    return 0;
   }
   double heap_per_object = static_cast<double>(after.heap_bytes - before.heap_bytes) / cached;
   double json_per_object = static_cast<double>(json_bytes) / cached;
@@ -347,15 +353,26 @@ void MeasureInformerMemory(const Cluster& cluster, int n) {
       "         of which nlohmann::json tree: %.2f KiB/object (the rest: Store map, "
       "namespace/uid indexes, shared_ptr)\n",
       tree_per_object / 1024.0);
-  (void)n;
+  return heap_per_object / 1024.0;
 }
 
+// The figures of one controller run that the summary reports (medians over --repeat).
+struct ControllerFigures {
+  double end_to_end_rate = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double cpu_ms_per_object = 0;  // server + bench process
+  double cache_kib_per_object = 0;
+  uint64_t watch_restarts = 0;
+};
+
 // Phase 2: the controller path. Prints figures relative to `raw_rate`.
-void RunController(const Options& options, int n, double raw_rate) {
+ControllerFigures RunController(const Options& options, int n, double raw_rate) {
+  ControllerFigures figures;
   auto cluster = StartCluster(options);
   if (!cluster.ok()) {
     std::fprintf(stderr, "error: %s\n", cluster.status().ToString().c_str());
-    return;
+    return figures;
   }
   runtime::ManagerOptions manager_options;
   manager_options.watch_namespace = kNamespace;
@@ -365,7 +382,7 @@ void RunController(const Options& options, int n, double raw_rate) {
   auto manager = runtime::Manager::Create(cluster->client, manager_options);
   if (!manager.ok()) {
     std::fprintf(stderr, "error: %s\n", manager.status().ToString().c_str());
-    return;
+    return figures;
   }
   auto recorder = std::make_shared<FirstReconcileRecorder>(n);
   runtime::ControllerOptions controller;
@@ -376,14 +393,14 @@ void RunController(const Options& options, int n, double raw_rate) {
   Status added = (*manager)->AddController(controller);
   if (!added.ok()) {
     std::fprintf(stderr, "error: %s\n", added.ToString().c_str());
-    return;
+    return figures;
   }
   runtime::Informer* informer = (*manager)->GetInformer(cluster->type);
   MemoryUsage before = MeasureMemory();
   Status started = (*manager)->Start();
   if (!started.ok()) {
     std::fprintf(stderr, "error: %s\n", started.ToString().c_str());
-    return;
+    return figures;
   }
   informer->WaitForSync(60 * kMicrosPerSecond);
 
@@ -454,8 +471,21 @@ void RunController(const Options& options, int n, double raw_rate) {
 
   (*manager)->Stop();
   manager->reset();
-  MeasureInformerMemory(*cluster, n);
+  figures.end_to_end_rate = rate;
+  figures.p50_ms = Percentile(to_reconcile_ms, 50);
+  figures.p99_ms = Percentile(to_reconcile_ms, 99);
+  figures.cpu_ms_per_object = PerObjectMs(used.server_seconds + used.bench_seconds, n);
+  figures.watch_restarts = informer->watch_restarts();
+  figures.cache_kib_per_object = MeasureInformerMemory(*cluster);
   std::fflush(stdout);
+  return figures;
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
 std::string DefaultApiServerPath() {
@@ -492,13 +522,38 @@ int main(int argc, char** argv) {
   std::printf("ff-bench-reconcile: %d create threads, %d reconcile workers, %s, %u cpus\n",
               options.create_threads, options.workers, options.plain_http ? "plain HTTP" : "TLS",
               std::thread::hardware_concurrency());
+  std::vector<std::string> summary;
   for (int n : options.sizes) {
+    std::vector<double> raw_rates, raw_cpu, rates, ratios, p50s, p99s, cpu, cache;
+    uint64_t restarts = 0;
     for (int r = 0; r < options.repeat; ++r) {
       std::printf("== N = %d (run %d of %d) ==\n", n, r + 1, options.repeat);
       std::fflush(stdout);
-      double raw_rate = RunRawCreates(options, n);
-      RunController(options, n, raw_rate);
+      RawFigures raw = RunRawCreates(options, n);
+      ControllerFigures ctrl = RunController(options, n, raw.rate);
+      raw_rates.push_back(raw.rate);
+      raw_cpu.push_back(raw.cpu_ms_per_object);
+      rates.push_back(ctrl.end_to_end_rate);
+      if (raw.rate > 0) ratios.push_back(ctrl.end_to_end_rate / raw.rate);
+      p50s.push_back(ctrl.p50_ms);
+      p99s.push_back(ctrl.p99_ms);
+      cpu.push_back(ctrl.cpu_ms_per_object);
+      cache.push_back(ctrl.cache_kib_per_object);
+      restarts += ctrl.watch_restarts;
     }
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "| %d | %d | %.0f | %.0f | %.2f | %.1f | %.1f | %.3f | %.3f | %.2f | %llu |", n,
+                  options.repeat, Median(raw_rates), Median(rates), Median(ratios), Median(p50s),
+                  Median(p99s), Median(raw_cpu), Median(cpu), Median(cache),
+                  static_cast<unsigned long long>(restarts));
+    summary.push_back(line);
   }
+  std::printf("\nsummary (medians over runs; CPU = server + bench process per object)\n");
+  std::printf(
+      "| N | runs | raw create obj/s | create->first reconcile obj/s | ratio | p50 ms | "
+      "p99 ms | raw CPU ms/obj | ctrl CPU ms/obj | cache KiB/obj | watch restarts |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& line : summary) std::printf("%s\n", line.c_str());
   return 0;
 }
