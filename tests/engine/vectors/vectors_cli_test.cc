@@ -46,6 +46,7 @@ batch_feature_views:
       - {name: author, dtype: String}
       - {name: embed_text, dtype: String}
       - {name: embedding, dtype: Array(Float32)}
+    timestamp_field: updated_at
     online: true
     offline: false
     embedding:
@@ -82,10 +83,10 @@ b4,Harbour Lights,M. Quay,A detective story in a foggy fishing town,2024-03-01T0
 TEST_F(VectorsCliTest, MaterializeThenQueryByText) {
   ProcessResult apply = Ff({"apply"});
   ASSERT_EQ(apply.exit_code, 0) << apply.Describe();
-  // Before materializing: a clear error, exit 1.
+  // Before materializing: a clear error (a precondition: exit 2, like other usage errors).
   ProcessResult early = Ff({"retrieve-online-documents", "-f", "book_embeddings:title", "-q",
                             "space travel"});
-  EXPECT_EQ(early.exit_code, 1) << early.Describe();
+  EXPECT_EQ(early.exit_code, 2) << early.Describe();
   EXPECT_NE(early.stderr_text.find("materialize it first"), std::string::npos) << early.Describe();
 
   ProcessResult materialize =
