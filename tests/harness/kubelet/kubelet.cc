@@ -271,6 +271,16 @@ Result<std::map<std::string, std::string>> ProcessKubelet::ContainerEnv(const Po
   const char* path = std::getenv("PATH");
   env["PATH"] = path ? path : "/usr/local/bin:/usr/bin:/bin";
   env["HOSTNAME"] = state.name;
+  // What the real kubelet exports for the kubernetes Service, pointing at the API server.
+  std::string server = options_.api_server;
+  size_t scheme = server.find("://");
+  if (scheme != std::string::npos) server = server.substr(scheme + 3);
+  size_t colon = server.rfind(':');
+  if (colon != std::string::npos) {
+    env["KUBERNETES_SERVICE_HOST"] = server.substr(0, colon);
+    env["KUBERNETES_SERVICE_PORT"] = server.substr(colon + 1);
+  }
+  if (!options_.pod_kubeconfig.empty()) env["KUBECONFIG"] = options_.pod_kubeconfig;
   auto get = [&](const k8s::ResourceType& type, const std::string& name, bool optional,
                  json* out) -> Status {
     auto obj = client_->Get(type, state.ns, name);

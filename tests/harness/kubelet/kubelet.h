@@ -29,6 +29,8 @@ struct KubeletOptions {
   std::string ip_prefix = "127.0";  // pod IPs are <prefix>.X.Y (X >= 1)
   RuntimeConfig runtime;
   int restart_backoff_max_seconds = 10;
+  std::string api_server;      // https://host:port: KUBERNETES_SERVICE_HOST/PORT of every pod
+  std::string pod_kubeconfig;  // exported as KUBECONFIG to every pod when set
 };
 
 class ProcessKubelet {

@@ -21,8 +21,16 @@ int main(int argc, char** argv) {
                  "where pod logs, working dirs and termination messages go")
       ->required();
   app.add_option("--node-name", options.node_name, "the Node this kubelet registers");
-  app.add_option("--featureforge-binary", options.runtime.featureforge_binary,
-                 "what command `featureforge` runs");
+  std::string featureforge_binary;
+  std::vector<std::string> binaries;
+  app.add_option("--featureforge-binary", featureforge_binary,
+                 "what command `featureforge` runs (same as --binary featureforge=PATH)");
+  app.add_option("--binary", binaries,
+                 "NAME=PATH: what command (or image entrypoint) NAME runs, e.g. "
+                 "featureforge-operator=... (repeatable)");
+  app.add_option("--pod-kubeconfig", options.pod_kubeconfig,
+                 "exported as KUBECONFIG to every pod (a local process cannot read service account "
+                 "token mounts)");
   app.add_option("--image-prefix", prefixes,
                  "images (repository or its last path part) starting with this run (repeatable; "
                  "default featureforge)");
@@ -32,6 +40,15 @@ int main(int argc, char** argv) {
   app.add_option("--ip-prefix", options.ip_prefix, "pod IPs are PREFIX.X.Y (default 127.0)");
   CLI11_PARSE(app, argc, argv);
   if (!prefixes.empty()) options.runtime.image_prefixes = prefixes;
+  if (!featureforge_binary.empty()) options.runtime.binaries["featureforge"] = featureforge_binary;
+  for (const auto& b : binaries) {
+    auto eq = b.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "ff-kubelet: --binary " << b << ": expected NAME=PATH\n";
+      return 2;
+    }
+    options.runtime.binaries[b.substr(0, eq)] = b.substr(eq + 1);
+  }
   if (!commands.empty()) options.runtime.allowed_commands = commands;
 
   sigset_t stop_signals;
@@ -52,6 +69,7 @@ int main(int argc, char** argv) {
     std::cerr << "ff-kubelet: " << client.status().ToString() << "\n";
     return 1;
   }
+  options.api_server = config->server;
   ffharness::kubelet::ProcessKubelet kubelet(*client, options);
   auto started = kubelet.Start();
   if (!started.ok()) {

@@ -137,31 +137,37 @@ Result<std::vector<std::string>> ResolveArgv(const RuntimeConfig& config, const 
   std::vector<std::string> argv;
   for (const auto& part : container.value("command", json::array()))
     argv.push_back(ExpandVariables(part.get<std::string>(), env));
-  if (argv.empty()) argv.push_back("featureforge");  // the featureforge image's entrypoint
+  if (argv.empty()) {  // the image's entrypoint: its repository's last path part
+    std::string repo = Repository(container.value("image", ""));
+    argv.push_back(repo.substr(repo.rfind('/') == std::string::npos ? 0 : repo.rfind('/') + 1));
+  }
   for (const auto& part : container.value("args", json::array()))
     argv.push_back(ExpandVariables(part.get<std::string>(), env));
   std::string program = argv[0];
   std::string base =
       program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
-  if (base == "featureforge") {
-    if (config.featureforge_binary.empty()) {
-      return Status::FailedPrecondition("container \"" + name +
-                                        "\": command \"featureforge\" cannot run: the process "
-                                        "kubelet was started without --featureforge-binary");
+  bool project_binary = base.rfind("featureforge", 0) == 0;
+  auto binary = config.binaries.find(base);
+  if (binary != config.binaries.end() || project_binary) {
+    if (binary == config.binaries.end()) {
+      return Status::FailedPrecondition(
+          "container \"" + name + "\": command \"" + base +
+          "\" cannot run: the process kubelet was started without --binary " + base + "=PATH");
     }
-    if (access(config.featureforge_binary.c_str(), X_OK) != 0) {
-      return Status::NotFound("container \"" + name + "\": the featureforge binary " +
-                              config.featureforge_binary + " does not exist or is not executable");
+    if (access(binary->second.c_str(), X_OK) != 0) {
+      return Status::NotFound("container \"" + name + "\": the " + base + " binary " +
+                              binary->second + " does not exist or is not executable");
     }
-    argv[0] = config.featureforge_binary;
+    argv[0] = binary->second;
     return argv;
   }
   bool allowed = false;
   for (const auto& a : config.allowed_commands)
     allowed |= (a == base && (program == base || program.rfind("/", 0) == 0));
   if (!allowed) {
-    std::string list = "featureforge";
-    for (const auto& a : config.allowed_commands) list += ", " + a;
+    std::string list;
+    for (const auto& [b, path] : config.binaries) list += (list.empty() ? "" : ", ") + b;
+    for (const auto& a : config.allowed_commands) list += (list.empty() ? "" : ", ") + a;
     return Status::InvalidArgument("container \"" + name + "\": command \"" + program +
                                    "\" is not allowed by the process kubelet (allowed: " + list +
                                    ")");

@@ -16,7 +16,8 @@ namespace ffharness::kubelet {
 using nlohmann::json;
 
 struct RuntimeConfig {
-  std::string featureforge_binary;            // what command[0] "featureforge" runs
+  // Project binaries by command name ("featureforge", "featureforge-operator") -> host path.
+  std::map<std::string, std::string> binaries;
   std::vector<std::string> image_prefixes;    // images the kubelet agrees to run
   std::vector<std::string> allowed_commands;  // other command[0] names (resolved through PATH)
 };
@@ -24,8 +25,10 @@ struct RuntimeConfig {
 // Empty when `image` is runnable, else why not.
 std::string CheckImage(const RuntimeConfig& config, const std::string& image);
 
-// argv for a container: command (default: the image's entrypoint, `featureforge`) + args, with
-// $(VAR) references expanded from `env`. Fails with a message naming the container.
+// argv for a container: command (default: the image's entrypoint, the last path part of its
+// repository, e.g. `featureforge` or `featureforge-operator`) + args, with $(VAR) references
+// expanded from `env`. Project binaries come from `binaries`; other commands must be allowed.
+// Fails with a message naming the container.
 featureforge::Result<std::vector<std::string>> ResolveArgv(
     const RuntimeConfig& config, const json& container,
     const std::map<std::string, std::string>& env);

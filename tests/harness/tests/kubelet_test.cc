@@ -20,10 +20,11 @@ class KubeletTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ = new ApiServerProcess();
     ASSERT_TRUE(server_->Start());
-    kubelet_ =
-        new BackgroundCommand({BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig",
-                               server_->kubeconfig(), "--root-dir", server_->dir() + "/kubelet"},
-                              server_->dir() + "/kubelet.log");
+    kubelet_ = new BackgroundCommand(
+        {BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig", server_->kubeconfig(),
+         "--root-dir", server_->dir() + "/kubelet", "--binary", "featureforge-operator=/bin/sh",
+         "--pod-kubeconfig", server_->kubeconfig()},
+        server_->dir() + "/kubelet.log");
     controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"),
                                          "--kubeconfig", server_->kubeconfig()},
                                         server_->dir() + "/controller.log");
@@ -174,6 +175,33 @@ spec:
   ASSERT_EQ(WaitPhase("badvolume", "Failed"), 0) << Logs();
   EXPECT_THAT(Jsonpath("pod/badvolume", ".status.message"),
               HasSubstr("awsElasticBlockStore is not supported"));
+}
+
+TEST_F(KubeletTest, ImageEntrypointsMapToConfiguredBinariesAndPodsReachTheApiServer) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: operator}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: op
+    image: registry.example/featureforge-operator:dev
+    args: [-c, 'echo $KUBECONFIG $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT']
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nobinary}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: 'featureforge:dev', args: [materialize]}]
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(WaitPhase("operator", "Succeeded"), 0) << Logs();
+  EXPECT_EQ(Kubectl({"logs", "operator"}).out,
+            server_->kubeconfig() + " 127.0.0.1:" + std::to_string(server_->port()) + "\n");
+  ASSERT_EQ(WaitPhase("nobinary", "Failed"), 0) << Logs();
+  EXPECT_THAT(Jsonpath("pod/nobinary", ".status.message"), HasSubstr("--binary featureforge=PATH"));
 }
 
 TEST_F(KubeletTest, ExitCodesRestartPoliciesAndFailures) {
