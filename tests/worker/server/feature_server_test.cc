@@ -67,7 +67,8 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   void TearDown() override {
-    if (server_) server_->Stop();
+    // SIGTERM drains and exits 0.
+    if (server_) EXPECT_EQ(server_->Stop(), 0) << ServerLog();
   }
 
   ProcessResult Ff(std::vector<std::string> args) {
