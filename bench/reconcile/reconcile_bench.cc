@@ -364,6 +364,7 @@ struct ControllerFigures {
   double cpu_ms_per_object = 0;  // server + bench process
   double cache_kib_per_object = 0;
   uint64_t watch_restarts = 0;
+  bool ok = false;  // every created object reconciled, no create failed
 };
 
 // Phase 2: the controller path. Prints figures relative to `raw_rate`.
@@ -471,6 +472,7 @@ ControllerFigures RunController(const Options& options, int n, double raw_rate) 
 
   (*manager)->Stop();
   manager->reset();
+  figures.ok = run.failures == 0 && static_cast<int>(to_reconcile_ms.size()) == n;
   figures.end_to_end_rate = rate;
   figures.p50_ms = Percentile(to_reconcile_ms, 50);
   figures.p99_ms = Percentile(to_reconcile_ms, 99);
@@ -523,6 +525,7 @@ int main(int argc, char** argv) {
               options.create_threads, options.workers, options.plain_http ? "plain HTTP" : "TLS",
               std::thread::hardware_concurrency());
   std::vector<std::string> summary;
+  bool all_ok = true;
   for (int n : options.sizes) {
     std::vector<double> raw_rates, raw_cpu, rates, ratios, p50s, p99s, cpu, cache;
     uint64_t restarts = 0;
@@ -540,6 +543,10 @@ int main(int argc, char** argv) {
       cpu.push_back(ctrl.cpu_ms_per_object);
       cache.push_back(ctrl.cache_kib_per_object);
       restarts += ctrl.watch_restarts;
+      if (raw.rate <= 0 || !ctrl.ok) {
+        all_ok = false;
+        std::printf("  FAILED: this run did not create and reconcile all %d objects\n", n);
+      }
     }
     char line[512];
     std::snprintf(line, sizeof(line),
@@ -555,5 +562,6 @@ int main(int argc, char** argv) {
       "p99 ms | raw CPU ms/obj | ctrl CPU ms/obj | cache KiB/obj | watch restarts |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& line : summary) std::printf("%s\n", line.c_str());
-  return 0;
+  if (!all_ok) std::printf("some runs FAILED (see above); their figures are not valid\n");
+  return all_ok ? 0 : 1;
 }
