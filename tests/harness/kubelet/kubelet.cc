@@ -450,6 +450,11 @@ bool ProcessKubelet::StartContainer(PodState& state, ContainerState& c) {
                    ? c.spec["readinessProbe"].value("initialDelaySeconds", 0L)
                    : 0;
   c.next_probe = Clock::now() + std::chrono::seconds(delay);
+  c.liveness_failures = 0;
+  long live_delay = c.spec.contains("livenessProbe")
+                        ? c.spec["livenessProbe"].value("initialDelaySeconds", 0L)
+                        : 0;
+  c.next_liveness = Clock::now() + std::chrono::seconds(live_delay);
   c.state = {{"running", {{"startedAt", Now()}}}};
   Emit(
       state.pod, "Normal", "Started",
@@ -538,6 +543,19 @@ void ProcessKubelet::Tick(PodState& state) {
   }
   for (auto& c : state.containers) {
     if (c.waiting_restart && Clock::now() >= c.restart_at) StartContainer(state, c);
+    if (c.pid > 0 && c.spec.contains("livenessProbe") && Clock::now() >= c.next_liveness) {
+      // A failing liveness probe kills the process; its restart policy decides what comes next.
+      const json& probe = c.spec["livenessProbe"];
+      if (RunProbe(probe, c.spec, state.pod_ip, c.env, c.working_dir)) {
+        c.liveness_failures = 0;
+      } else if (++c.liveness_failures >= probe.value("failureThreshold", 3)) {
+        Emit(state.pod, "Warning", "Unhealthy",
+             "Liveness probe failed; killing container " + c.name, c.name);
+        kill(-c.pid, SIGKILL);
+        c.liveness_failures = 0;
+      }
+      c.next_liveness = Clock::now() + std::chrono::seconds(probe.value("periodSeconds", 10L));
+    }
     if (c.pid > 0 && c.spec.contains("readinessProbe") && Clock::now() >= c.next_probe) {
       const json& probe = c.spec["readinessProbe"];
       bool ok = RunProbe(probe, c.spec, state.pod_ip, c.env, c.working_dir);

@@ -53,6 +53,8 @@ class ProcessKubelet {
     bool terminated = false;  // finished and will not restart
     int consecutive_probe_failures = 0;
     Clock::time_point next_probe{};
+    Clock::time_point next_liveness{};
+    int liveness_failures = 0;
     Clock::time_point restart_at{};
     bool waiting_restart = false;
     json state;       // current containerStatuses[].state

@@ -204,6 +204,30 @@ spec:
   EXPECT_THAT(Jsonpath("pod/nobinary", ".status.message"), HasSubstr("--binary featureforge=PATH"));
 }
 
+TEST_F(KubeletTest, FailingLivenessProbeRestartsTheContainer) {
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: flaky}
+spec:
+  containers:
+  - name: c
+    image: featureforge:test
+    command: [sh, -c, 'if [ -f restarted ]; then touch alive; sleep 1000; fi; touch restarted; sleep 1000']
+    livenessProbe: {exec: {command: [test, -f, alive]}, periodSeconds: 1, failureThreshold: 2}
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Kubectl({"wait", "--for=jsonpath={.status.containerStatuses[0].restartCount}=1", "pod/flaky",
+               "--timeout=120s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << Logs();
+  EXPECT_EQ(Jsonpath("pod/flaky", ".status.containerStatuses[0].lastState.terminated.exitCode"),
+            "137");
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Ready", "pod/flaky", "--timeout=120s"}).exit_code, 0);
+  EXPECT_EQ(Jsonpath("pod/flaky", ".status.containerStatuses[0].restartCount"), "1")
+      << "the restarted container passes its probe";
+  ASSERT_EQ(Kubectl({"delete", "pod", "flaky", "--timeout=120s"}).exit_code, 0);
+}
+
 TEST_F(KubeletTest, ExitCodesRestartPoliciesAndFailures) {
   auto r = server_->Apply(R"YAML(
 apiVersion: v1
