@@ -250,6 +250,11 @@ TEST_P(FeatureServerTest, PushAndWriteToOnlineStoreThenReadBack) {
   EXPECT_EQ(offline.status, 501) << offline.body;
   EXPECT_NE(offline.body.find("single file"), std::string::npos) << offline.body;
 
+  HttpResult bad_mode =
+      Post("/push", {{"push_source_name", "driver_stats_source"}, {"df", df}, {"to", "sideways"}});
+  EXPECT_EQ(bad_mode.status, 422);
+  EXPECT_EQ(ParseOrFail(bad_mode)["field"], "to");
+
   // A missing feature column is named.
   json missing = df;
   missing.erase("acc_rate");
@@ -467,15 +472,11 @@ TEST_P(FeatureServerOfflinePushTest, PushToAFolderSourceAppendsAParquetFile) {
   };
   const int64_t before = count_rows("");
   const std::string newer = FormatTimestamp(end_ + 60 * kMicrosPerSecond);
-  json df = {{"driver_id", {7001, 7002}},
-             {"event_timestamp", {newer, newer}},
-             {"created", {newer, newer}},
-             {"conv_rate", {0.5, 0.25}},
-             {"acc_rate", {0.5, 0.75}},
-             {"avg_daily_trips", {7, 8}}};
-  HttpResult push = Post("/push", {{"push_source_name", "driver_stats_source"},
-                                   {"df", df},
-                                   {"to", "online_and_offline"}});
+  json df = {{"driver_id", {7001, 7002}}, {"event_timestamp", {newer, newer}},
+             {"created", {newer, newer}}, {"conv_rate", {0.5, 0.25}},
+             {"acc_rate", {0.5, 0.75}},   {"avg_daily_trips", {7, 8}}};
+  HttpResult push =
+      Post("/push", {{"push_source_name", "driver_stats_source"}, {"df", df}, {"to", "both"}});
   ASSERT_EQ(push.status, 200) << push.body << ServerLog();
   EXPECT_EQ(count_rows(""), before + 2);
   EXPECT_EQ(count_rows("WHERE driver_id = 7002 AND conv_rate = 0.25 AND avg_daily_trips = 8"), 1);

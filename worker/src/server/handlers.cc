@@ -188,8 +188,10 @@ Response Push(FeatureServer::State& state, const Request& request) {
   }
   if (source_name.empty())
     return http::JsonError(422, "\"push_source_name\" is required", "push_source_name");
+  if (to == "both") to = "online_and_offline";  // the spelling in Feast's server docs
   if (to != "online" && to != "offline" && to != "online_and_offline") {
-    return http::JsonError(422, "\"to\" must be one of online, offline, online_and_offline", "to");
+    return http::JsonError(
+        422, "\"to\" must be one of online, offline, online_and_offline (or both)", "to");
   }
   if (!body.contains("df")) return http::JsonError(422, "\"df\" is required", "df");
   auto snapshot = state.Snapshot();
