@@ -73,10 +73,17 @@ void WriteTerminationMessage(const std::string& path, const nlohmann::json& mess
 }
 
 nlohmann::json BaseMessage(const ExecutorFlags& flags) {
-  return {{"ok", false},          {"mode", flags.mode},       {"partition", flags.partition},
-          {"attempt", flags.attempt}, {"start", flags.start}, {"end", flags.end},
-          {"rows_read", 0},       {"rows_written", 0},        {"views", nlohmann::json::array()},
-          {"note", ""},           {"error", ""}};
+  return {{"ok", false},
+          {"mode", flags.mode},
+          {"partition", flags.partition},
+          {"attempt", flags.attempt},
+          {"start", flags.start},
+          {"end", flags.end},
+          {"rows_read", 0},
+          {"rows_written", 0},
+          {"views", nlohmann::json::array()},
+          {"note", ""},
+          {"error", ""}};
 }
 
 int Fail(const std::string& path, nlohmann::json message, const Status& status) {
@@ -110,9 +117,9 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
   request.chunk_size = flags.chunk_size;
   request.record_watermark = false;  // the operator records it once all partitions succeeded
   if (flags.mode != "range" && flags.mode != "incremental") {
-    return Fail(message_path, message,
-                Status::InvalidArgument("--mode must be range or incremental, got '" +
-                                        flags.mode + "'"));
+    return Fail(
+        message_path, message,
+        Status::InvalidArgument("--mode must be range or incremental, got '" + flags.mode + "'"));
   }
   request.incremental = flags.mode == "incremental";
   if (!request.incremental) {
@@ -137,8 +144,8 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
   if (!flags.event_log_uri.empty()) {
     std::string run_id = flags.run_id;
     if (run_id.empty()) {
-      run_id = "executor-p" + std::to_string(partition->index) + "-a" +
-               std::to_string(flags.attempt);
+      run_id =
+          "executor-p" + std::to_string(partition->index) + "-a" + std::to_string(flags.attempt);
     }
     auto opened = EventLog::Open(flags.event_log_uri, run_id);
     if (!opened.ok()) {
