@@ -13,6 +13,7 @@
 #include <string>
 
 #include "featureforge/controllers/featurestore.h"
+#include "featureforge/controllers/materializationjob.h"
 #include "featureforge/controllers/operator_config.h"
 #include "featureforge/k8s/client.h"
 #include "featureforge/k8s/config.h"
@@ -90,6 +91,8 @@ void SetUpLogging(const Flags& flags) {
 // One Register<Kind>Controller line per controller (contract: /work/notes/operator/PLAN.md).
 Status RegisterControllers(featureforge::runtime::Manager& manager, const OperatorConfig& config) {
   FF_RETURN_IF_ERROR(featureforge::controllers::RegisterFeatureStoreController(manager, config));
+  FF_RETURN_IF_ERROR(
+      featureforge::controllers::RegisterMaterializationJobController(manager, config));
   return Status::OK();
 }
 
