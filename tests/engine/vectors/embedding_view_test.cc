@@ -12,6 +12,8 @@
 #include "featureforge/offline/duckdb.h"
 #include "featureforge/repo/loader.h"
 #include "featureforge/store/feature_store.h"
+#include "featureforge/testutil/testutil.h"
+#include "featureforge/vectors/embedding_views.h"
 
 namespace featureforge {
 namespace {
@@ -320,5 +322,51 @@ TEST_F(EmbeddingViewTest, ComputeOncePathCarriesTheEmbeddingColumn) {
             nlohmann::json({"doc_id", "title", "embedding", "distance"}));
 }
 
+TEST_F(EmbeddingViewTest, RedisOnlineStoreWithLocalIndexFolder) {
+  testutil::RedisServer redis;
+  ASSERT_EQ(redis.Start(), "");
+  Write("feature_store.yaml", "project: docs_demo\nregistry: data/registry.pb\nonline_store:\n"
+                              "  type: redis\n  connection_string: " + redis.address() +
+                                  "\n  vector_index_path: data/idx\n");
+  Write("defs.yaml", Definitions(""));
+  auto fs = OpenStore();
+  ASSERT_NE(fs, nullptr);
+  auto run = Materialize(*fs, ParseTimestamp("2024-06-01T00:00:00Z").value());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->views[0].rows_written, 5);
+  EXPECT_TRUE(fs::exists(root_ + "/data/idx/docs_demo__doc_embeddings.manifest.json"));
+  store::DocumentsRequest request;
+  request.features = {"doc_embeddings:title", "doc_embeddings:embedding"};
+  request.query_string = "approximate nearest neighbour search";
+  request.top_k = 2;
+  auto response = fs->RetrieveOnlineDocuments(request);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(Ids(*response)[0], 4);
+  EXPECT_EQ((*response)["results"][1]["values"][0], "Vector search");
+  EXPECT_EQ((*response)["results"][2]["values"][0].size(), 256u);  // the vector, from Redis
+}
+
 }  // namespace
 }  // namespace featureforge
+
+namespace featureforge::vectors {
+namespace {
+
+TEST(IndexDir, FollowsTheOnlineStore) {
+  repo::Repo repo;
+  repo.root = "/repo";
+  repo.config.project = "p";
+  repo.config.online_store.type = "sqlite";
+  repo.config.online_store.path = "data/online.db";
+  EXPECT_EQ(IndexDir(repo), "/repo/data/online.db.vectors");
+  repo.config.online_store.type = "redis";
+  EXPECT_EQ(IndexDir(repo), "/repo/data/vector_index");
+  repo.config.online_store.vector_index_path = "/var/lib/ff/vectors";
+  EXPECT_EQ(IndexDir(repo), "/var/lib/ff/vectors");
+  repo.config.online_store.vector_index_path = "idx";
+  EXPECT_EQ(IndexDir(repo), "/repo/idx");
+  EXPECT_EQ(IndexName(repo, "docs"), "p__docs");
+}
+
+}  // namespace
+}  // namespace featureforge::vectors
