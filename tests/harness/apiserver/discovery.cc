@@ -108,10 +108,33 @@ json OpenApiV3Document(const std::string& group_version,
                {"x-kubernetes-group-version-kind", gvk}};
     paths[path] = {{"patch", op}};
   }
+  // Custom resources carry their structural schema, so `kubectl explain` can describe them.
+  json schemas = json::object();
+  for (const auto& t : types) {
+    if (t->api_version() != group_version || !t->is_custom || !t->schema.is_object()) continue;
+    json schema = t->schema;
+    if (!schema.contains("properties")) schema["properties"] = json::object();
+    schema["properties"]["apiVersion"] = {{"type", "string"},
+                                          {"description", "APIVersion of the object."}};
+    schema["properties"]["kind"] = {{"type", "string"}, {"description", "Kind of the object."}};
+    schema["properties"]["metadata"] = {{"type", "object"},
+                                        {"description", "Standard object metadata."}};
+    schema["x-kubernetes-group-version-kind"] =
+        json::array({{{"group", t->group}, {"version", t->version}, {"kind", t->kind}}});
+    std::string reversed;  // featureforge.dev -> dev.featureforge
+    std::string group = t->group;
+    while (!group.empty()) {
+      size_t dot = group.rfind('.');
+      reversed +=
+          (reversed.empty() ? "" : ".") + group.substr(dot == std::string::npos ? 0 : dot + 1);
+      group = dot == std::string::npos ? "" : group.substr(0, dot);
+    }
+    schemas[reversed + "." + t->version + "." + t->kind] = schema;
+  }
   return {{"openapi", "3.0.0"},
           {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
           {"paths", paths},
-          {"components", {{"schemas", json::object()}}}};
+          {"components", {{"schemas", schemas}}}};
 }
 
 }  // namespace

@@ -66,6 +66,10 @@ TEST_F(KubectlTest, CustomResourceApplyGetDescribePatchDelete) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Jsonpath("widget/w1", ".spec.size"), "5");
 
+  r = Kubectl({"explain", "widgets.spec"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("enum: fast, slow")) << "schema served in /openapi/v3";
+
   r = Kubectl({"get", "ffall"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("w1")) << "category from the CRD";
