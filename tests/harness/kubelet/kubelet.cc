@@ -181,7 +181,6 @@ void ProcessKubelet::Loop() {
       for (const auto& c : it->second.containers) running |= c.pid > 0;
       bool gone = !pods_->store().Get(k8s::ObjectKey::Parse(it->first));
       if (gone && !running) {
-        for (const auto& c : it->second.containers) (void)c;
         used_ips_.erase(it->second.pod_ip);
         it = states_.erase(it);
       } else {
