@@ -62,7 +62,11 @@ class FeatureStoreReconciler : public runtime::Reconciler {
       validations_.erase(key.ToString());
       return runtime::ReconcileResult{};  // owned objects go with it (ownerReferences)
     }
-    const Json& store = *cached;
+    // List items carry no apiVersion/kind on a real API server; owner references and Events
+    // need them.
+    Json store = *cached;
+    store["apiVersion"] = FeatureStoreResource().ApiVersion();
+    store["kind"] = FeatureStoreResource().kind;
     Outcome outcome;
     Status step = Converge(store, &outcome);
     if (!step.ok()) return step;  // transient (API errors): requeued with backoff
