@@ -25,10 +25,16 @@ function(ff_add_gtest name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  # Paths of this build for tests that run built binaries or read the sample repo. Compile
+  # definitions, because gtest_discover_tests writes a list-valued ENVIRONMENT property as
+  # separate arguments and ctest then sees only its first element.
+  target_compile_definitions(${name} PRIVATE
+    FEATUREFORGE_TEST_BINARY_DIR="${CMAKE_BINARY_DIR}"
+    FEATUREFORGE_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
-    ENVIRONMENT "FEATUREFORGE_BINARY_DIR=${CMAKE_BINARY_DIR};FEATUREFORGE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    ENVIRONMENT "FEATUREFORGE_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endfunction()
 
 # ff_add_all_children(): adds every direct child folder of the current source dir that has a

@@ -20,11 +20,11 @@ using testutil::RunProcess;
 
 std::string BinaryDir() {
   const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
-  return dir ? dir : "build";
+  return dir ? dir : FEATUREFORGE_TEST_BINARY_DIR;
 }
 std::string SourceDir() {
   const char* dir = std::getenv("FEATUREFORGE_SOURCE_DIR");
-  return dir ? dir : ".";
+  return dir ? dir : FEATUREFORGE_TEST_SOURCE_DIR;
 }
 
 class CliTest : public ::testing::Test {
