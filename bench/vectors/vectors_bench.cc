@@ -6,6 +6,7 @@
 // Data: by default clustered vectors shaped like text embeddings (C random centres, Gaussian
 // noise sigma 0.3 per coordinate, COSINE metric); --iid uses independent Gaussian vectors,
 // the worst case for any graph index.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,8 +14,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "featureforge/vectors/vector_index.h"
 
@@ -108,10 +107,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "inserted %zu / %zu (%.0f s)\n", first + n, count, Seconds(started));
     }
   }
-  std::printf("vectors: %zu x %d (%s), M=16 ef_construction=200, COSINE, %d insert threads\n",
-              count, dim, iid ? "iid Gaussian" : ("clustered, " + std::to_string(clusters) +
-                                                  " centres").c_str(),
-              threads);
+  std::printf(
+      "vectors: %zu x %d (%s), M=16 ef_construction=200, COSINE, %d insert threads\n", count, dim,
+      iid ? "iid Gaussian" : ("clustered, " + std::to_string(clusters) + " centres").c_str(),
+      threads);
   std::printf("build: %.1f s insert time (%.0f vectors/s)\n", insert_seconds,
               static_cast<double>(count) / insert_seconds);
 
@@ -142,11 +141,11 @@ int main(int argc, char** argv) {
       }
     }
     const double seconds = Seconds(query_started);
-    std::printf("HNSW ef_search=%d: %.0f QPS (%.3f ms/query, %zu queries, 1 thread), "
-                "recall@10 %.4f (%zu queries vs exact)\n",
-                ef, static_cast<double>(queries) / seconds,
-                1000.0 * seconds / static_cast<double>(queries),
-                queries, static_cast<double>(hits_found) / (10.0 * exact_queries), exact_queries);
+    std::printf(
+        "HNSW ef_search=%d: %.0f QPS (%.3f ms/query, %zu queries, 1 thread), "
+        "recall@10 %.4f (%zu queries vs exact)\n",
+        ef, static_cast<double>(queries) / seconds, 1000.0 * seconds / static_cast<double>(queries),
+        queries, static_cast<double>(hits_found) / (10.0 * exact_queries), exact_queries);
   }
   return 0;
 }

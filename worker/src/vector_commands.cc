@@ -46,8 +46,8 @@ Result<std::vector<float>> ParseVector(const std::string& text) {
 
 void Run(const GlobalOptions& global, const DocumentFlags& flags, int* exit_code) {
   if (flags.query_text.empty() == flags.query_vector.empty()) {
-    *exit_code = ReportError(
-        Status::InvalidArgument("give exactly one of --query-text and --query-vector"));
+    *exit_code =
+        ReportError(Status::InvalidArgument("give exactly one of --query-text and --query-vector"));
     return;
   }
   auto fs = store::FeatureStore::Open(global.repo_dir);

@@ -1,8 +1,8 @@
 // Shared pieces: truncation, normalization, and building a view's embedder from its definition.
+#include "featureforge/embeddings/embedder.h"
+
 #include <cmath>
 #include <cstdlib>
-
-#include "featureforge/embeddings/embedder.h"
 
 namespace featureforge::embeddings {
 namespace {

@@ -82,8 +82,8 @@ class OpenAiEmbedder : public Embedder {
     url_ = options_.endpoint;
     while (!url_.empty() && url_.back() == '/') url_.pop_back();
     constexpr std::string_view kPath = "/embeddings";
-    if (url_.size() < kPath.size() || url_.compare(url_.size() - kPath.size(), kPath.size(),
-                                                   kPath) != 0) {
+    if (url_.size() < kPath.size() ||
+        url_.compare(url_.size() - kPath.size(), kPath.size(), kPath) != 0) {
       url_ += kPath;
     }
   }
@@ -108,8 +108,7 @@ class OpenAiEmbedder : public Embedder {
 
  private:
   std::string Prefix() const {
-    return (options_.context.empty() ? "" : options_.context + ": ") + "embedding endpoint " +
-           url_;
+    return (options_.context.empty() ? "" : options_.context + ": ") + "embedding endpoint " + url_;
   }
 
   HttpResponse Post(const std::string& body) const {
@@ -218,8 +217,8 @@ class OpenAiEmbedder : public Embedder {
       if (static_cast<int>(embedding.size()) != options_.dimension) {
         return Status::InvalidArgument(
             what + ": returned vectors of dimension " + std::to_string(embedding.size()) +
-            " but embedding.dimension is " + std::to_string(options_.dimension) +
-            " (model " + options_.model + ")");
+            " but embedding.dimension is " + std::to_string(options_.dimension) + " (model " +
+            options_.model + ")");
       }
       Vector& v = vectors[index];
       v.reserve(embedding.size());

@@ -78,8 +78,8 @@ void ParseEmbedding(MapReader& reader, EmbeddingConfig* config, FieldLines* line
       reader.Report("endpoint", "'" + config->endpoint + "' must start with http:// or https://");
     }
   } else {
-    for (const char* field : {"model", "endpoint", "api_key_env", "timeout_seconds",
-                              "max_retries"}) {
+    for (const char* field :
+         {"model", "endpoint", "api_key_env", "timeout_seconds", "max_retries"}) {
       if (reader.Has(field)) reader.Report(field, "only used with embedder: openai");
     }
   }
@@ -133,10 +133,9 @@ void ParseEmbeddingBlocks(MapReader& reader, FeatureView* view, FieldLines* line
   }
 }
 
-void CheckEmbeddingView(const FeatureView& view, const FieldLines& lines,
-                        const std::vector<SchemaEntry>& schema,
-                        const std::function<void(const std::string&, int, const std::string&)>&
-                            report) {
+void CheckEmbeddingView(
+    const FeatureView& view, const FieldLines& lines, const std::vector<SchemaEntry>& schema,
+    const std::function<void(const std::string&, int, const std::string&)>& report) {
   if (!view.embedding) return;
   const EmbeddingConfig& config = *view.embedding;
   auto line_of = [&](const std::string& field) {
@@ -147,8 +146,9 @@ void CheckEmbeddingView(const FeatureView& view, const FieldLines& lines,
     const Field* output = view.FindFeature(config.output);
     if (output == nullptr) {
       report("embedding.output", line_of("embedding.output"),
-             "'" + config.output + "' is not a feature of the schema (add it with dtype "
-             "Array(Float32))");
+             "'" + config.output +
+                 "' is not a feature of the schema (add it with dtype "
+                 "Array(Float32))");
     } else if (output->type != ValueType::kFloatList) {
       report("embedding.output", line_of("embedding.output"),
              "feature '" + config.output + "' must have dtype Array(Float32), got " +

@@ -113,8 +113,8 @@ class IndexingStore : public online::OnlineStore {
       std::vector<EntityKey> keys;
       keys.reserve(rows.size());
       for (const auto& row : rows) keys.push_back(row.entity_key);
-      online::ViewSpec vector_spec{spec.project, spec.view, {config_.output},
-                                   {ValueType::kFloatList}};
+      online::ViewSpec vector_spec{
+          spec.project, spec.view, {config_.output}, {ValueType::kFloatList}};
       FF_ASSIGN_OR_RETURN(read, inner_.Read(vector_spec, keys));
       for (size_t r = 0; r < rows.size(); ++r) {
         if (read[r].found && !read[r].values.empty()) stored[r] = &read[r].values[0];
@@ -174,7 +174,8 @@ Status AppendVectors(offline::DuckConnection& connection, const std::string& tab
   for (size_t start = 0; start < ids.size() && status.ok(); start += block) {
     const size_t n = std::min(block, ids.size() - start);
     duckdb_data_chunk chunk = duckdb_create_data_chunk(types, 2);
-    auto* id_data = static_cast<int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)));
+    auto* id_data =
+        static_cast<int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)));
     duckdb_vector list = duckdb_data_chunk_get_vector(chunk, 1);
     size_t floats = 0;
     for (size_t i = 0; i < n; ++i) floats += vectors[start + i] ? vectors[start + i]->size() : 0;
@@ -260,9 +261,8 @@ Status ComputeEmbeddingPath(offline::OfflineStore& offline, const repo::Repo& re
   if (FindName(columns, config.source_column) < 0) {
     std::string listed;
     for (const auto& c : columns) listed += (listed.empty() ? "" : ", ") + c;
-    return Status::InvalidArgument(context + ": embedding.source_column '" +
-                                   config.source_column + "' is not a column of the query (" +
-                                   listed + ")");
+    return Status::InvalidArgument(context + ": embedding.source_column '" + config.source_column +
+                                   "' is not a column of the query (" + listed + ")");
   }
   offline::DuckConnection& connection = offline.connection();
   const std::string source = offline.NewTempName("embedding_rows");
@@ -275,9 +275,9 @@ Status ComputeEmbeddingPath(offline::OfflineStore& offline, const repo::Repo& re
       (void)connection.Execute("DROP TABLE IF EXISTS " + QuoteIdentifier(b));
     }
   } drop{connection, source, vectors};
-  Status status = connection.Execute("CREATE TEMP TABLE " + QuoteIdentifier(source) +
-                                     " AS SELECT row_number() OVER () AS __ff_row, * FROM " +
-                                     relation);
+  Status status =
+      connection.Execute("CREATE TEMP TABLE " + QuoteIdentifier(source) +
+                         " AS SELECT row_number() OVER () AS __ff_row, * FROM " + relation);
   if (!status.ok()) return status.WithContext(context);
   FF_RETURN_IF_ERROR(connection.Execute("CREATE TEMP TABLE " + QuoteIdentifier(vectors) +
                                         " (__ff_row BIGINT, __ff_vector FLOAT[])"));
@@ -285,12 +285,11 @@ Status ComputeEmbeddingPath(offline::OfflineStore& offline, const repo::Repo& re
                       QueryCount(connection, "SELECT count(*) FROM " + QuoteIdentifier(source)));
   for (int64_t first = 1; first <= total; first += chunk_rows) {
     const int64_t last = std::min(total, first + chunk_rows - 1);
-    FF_ASSIGN_OR_RETURN(auto result,
-                        connection.Query("SELECT __ff_row, CAST(" +
-                                         QuoteIdentifier(config.source_column) +
-                                         " AS VARCHAR) FROM " + QuoteIdentifier(source) +
-                                         " WHERE __ff_row BETWEEN " + std::to_string(first) +
-                                         " AND " + std::to_string(last)));
+    FF_ASSIGN_OR_RETURN(
+        auto result, connection.Query("SELECT __ff_row, CAST(" +
+                                      QuoteIdentifier(config.source_column) + " AS VARCHAR) FROM " +
+                                      QuoteIdentifier(source) + " WHERE __ff_row BETWEEN " +
+                                      std::to_string(first) + " AND " + std::to_string(last)));
     std::vector<int64_t> ids;
     std::vector<Value> texts;
     while (true) {
@@ -352,16 +351,16 @@ Result<materialize::ViewMaterialization> MaterializeEmbeddingView(
   auto loaded = VectorIndex::Load(dir, name);
   if (loaded.ok()) {
     const IndexParams& have = (*loaded)->params();
-    if (have.dimension != wanted.dimension || have.metric != wanted.metric ||
-        have.m != wanted.m || have.ef_construction != wanted.ef_construction) {
+    if (have.dimension != wanted.dimension || have.metric != wanted.metric || have.m != wanted.m ||
+        have.ef_construction != wanted.ef_construction) {
       return Status::FailedPrecondition(
           "view '" + view.name + "': the vector index in " + dir + " was built with dimension " +
           std::to_string(have.dimension) + ", " + std::string(MetricName(have.metric)) + ", M " +
           std::to_string(have.m) + ", ef_construction " + std::to_string(have.ef_construction) +
           " but the view now asks for dimension " + std::to_string(wanted.dimension) + ", " +
           std::string(MetricName(wanted.metric)) + ", M " + std::to_string(wanted.m) +
-          ", ef_construction " + std::to_string(wanted.ef_construction) + "; remove " + dir +
-          "/" + name + ".* and materialize the view's whole history again");
+          ", ef_construction " + std::to_string(wanted.ef_construction) + "; remove " + dir + "/" +
+          name + ".* and materialize the view's whole history again");
     }
     index = std::move(loaded).value();
   } else if (loaded.status().code() == StatusCode::kNotFound) {
@@ -394,8 +393,8 @@ Result<materialize::ViewMaterialization> MaterializeEmbeddingView(
     }
   }
   IndexingStore indexing(store, view, *embedder, *index, strip_text);
-  auto result = materialize::MaterializeView(offline, repo, rows_view, window, partition,
-                                             indexing, run_options);
+  auto result = materialize::MaterializeView(offline, repo, rows_view, window, partition, indexing,
+                                             run_options);
   Status saved = index->Save(dir, name);
   if (!result.ok()) return result.status();
   if (!saved.ok()) return saved.WithContext("view '" + view.name + "': saving the vector index");

@@ -103,9 +103,9 @@ Result<serving::OnlineFeaturesResponse> RetrieveOnlineDocuments(
   }
   serving::OnlineFeaturesResponse response;
   if (!query.features.empty()) {
-    FF_ASSIGN_OR_RETURN(response, serving::GetOnlineFeatures(
-                                      repo, store, {{view->name, query.features}},
-                                      entity_columns, false, now));
+    FF_ASSIGN_OR_RETURN(response,
+                        serving::GetOnlineFeatures(repo, store, {{view->name, query.features}},
+                                                   entity_columns, false, now));
   } else {
     response.num_join_keys = join_keys.size();
     response.num_rows = hits.size();

@@ -1,20 +1,19 @@
 #include "featureforge/vectors/vector_index.h"
 
 #include <fcntl.h>
+#include <hnswlib/hnswlib.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <hnswlib/hnswlib.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cstring>
-#include <queue>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
@@ -54,7 +53,8 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   }
   std::error_code error;
   fs::rename(tmp, path, error);
-  if (error) return Status::IOError("cannot rename " + tmp + " to " + path + ": " + error.message());
+  if (error)
+    return Status::IOError("cannot rename " + tmp + " to " + path + ": " + error.message());
   return Status::OK();
 }
 
@@ -271,8 +271,8 @@ Result<std::vector<SearchHit>> VectorIndex::Search(std::span<const float> query,
     for (size_t id = 0; id < hnsw.cur_element_count; ++id) {
       const auto internal = static_cast<hnswlib::tableint>(id);
       if (hnsw.isMarkedDeleted(internal)) continue;
-      const float d = hnsw.fstdistfunc_(q.data(), hnsw.getDataByInternalId(internal),
-                                        hnsw.dist_func_param_);
+      const float d =
+          hnsw.fstdistfunc_(q.data(), hnsw.getDataByInternalId(internal), hnsw.dist_func_param_);
       found.emplace_back(d, hnsw.getExternalLabel(internal));
     }
     const size_t keep = std::min(k, found.size());
@@ -312,7 +312,8 @@ Status VectorIndex::Save(const std::string& dir, const std::string& name) const 
   const Impl& impl = *impl_;
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) return Status::IOError("cannot create vector index folder " + dir + ": " + error.message());
+  if (error)
+    return Status::IOError("cannot create vector index folder " + dir + ": " + error.message());
   const std::string manifest_path = FilePath(dir, name, ".manifest.json");
   int64_t previous = -1;
   {
@@ -421,7 +422,8 @@ Result<std::unique_ptr<IndexWriteLock>> IndexWriteLock::Acquire(const std::strin
                                                                 const std::string& name) {
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) return Status::IOError("cannot create vector index folder " + dir + ": " + error.message());
+  if (error)
+    return Status::IOError("cannot create vector index folder " + dir + ": " + error.message());
   const std::string path = FilePath(dir, name, ".lock");
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));

@@ -1,11 +1,12 @@
 // Embedders: the hashing embedder's determinism and geometry, truncation and normalization, and
 // the OpenAI-compatible client against a scripted HTTP server on 127.0.0.1 (plain sockets).
+#include "featureforge/embeddings/embedder.h"
+
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cmath>
@@ -14,8 +15,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include "featureforge/embeddings/embedder.h"
 
 namespace featureforge::embeddings {
 namespace {
@@ -85,8 +84,7 @@ TEST(Postprocessing, TruncatesByCharactersNotBytes) {
   EXPECT_EQ(TruncateUtf8("日本語テキスト", 3), "日本語");
   auto e = WithPostprocessing(MakeHashingEmbedder({.dimension = 64}), 11, false);
   auto plain = MakeHashingEmbedder({.dimension = 64});
-  EXPECT_EQ(EmbedAll(*e, {"hello world and more words"})[0],
-            EmbedAll(*plain, {"hello world"})[0]);
+  EXPECT_EQ(EmbedAll(*e, {"hello world and more words"})[0], EmbedAll(*plain, {"hello world"})[0]);
 }
 
 TEST(MakeEmbedder, MissingApiKeyVariableNamesViewAndVariable) {
@@ -173,17 +171,16 @@ class ScriptedServer {
           break;
         }
       }
-      const std::string body =
-          header_end == std::string::npos ? "" : data.substr(header_end + 4);
+      const std::string body = header_end == std::string::npos ? "" : data.substr(header_end + 4);
       {
         std::lock_guard guard(mutex_);
         requests_.push_back(body);
       }
       Reply reply = handler_(body);
-      std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " X\r\n" +
-                             "Content-Type: application/json\r\nContent-Length: " +
-                             std::to_string(reply.body.size()) + "\r\n" + reply.extra_headers +
-                             "Connection: close\r\n\r\n" + reply.body;
+      std::string response =
+          "HTTP/1.1 " + std::to_string(reply.status) + " X\r\n" +
+          "Content-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
+          "\r\n" + reply.extra_headers + "Connection: close\r\n\r\n" + reply.body;
       ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
       ::close(client);
     }
@@ -211,7 +208,9 @@ ScriptedServer::Reply Embeddings(const std::string& body, int dim) {
     if (dim > 1) v[1] = static_cast<float>(i);
     data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", v}});
   }
-  return {200, nlohmann::json({{"object", "list"}, {"data", data}, {"model", request["model"]}}).dump(), ""};
+  return {200,
+          nlohmann::json({{"object", "list"}, {"data", data}, {"model", request["model"]}}).dump(),
+          ""};
 }
 
 OpenAiOptions Options(const ScriptedServer& server, int dim) {

@@ -131,7 +131,8 @@ TEST_F(EmbeddingViewTest, DefinitionParsesWithDefaults) {
 }
 
 TEST_F(EmbeddingViewTest, DefinitionErrorsNameFileLineAndField) {
-  // Output of the wrong dtype (embedding.output is line 29), unknown metric, openai without model/endpoint.
+  // Output of the wrong dtype (embedding.output is line 29), unknown metric, openai without
+  // model/endpoint.
   Write("defs.yaml", Definitions("    vector_index:\n      metric: HAMMING\n      M: 1\n",
                                  "      embedder: openai\n", "Float32"));
   auto repo = repo::LoadRepo(root_);
@@ -181,7 +182,8 @@ TEST_F(EmbeddingViewTest, MaterializeThenRetrieveByTextAndByVector) {
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   ASSERT_EQ(run->views.size(), 1u);
   EXPECT_EQ(run->views[0].rows_written, 5);
-  EXPECT_TRUE(fs::exists(root_ + "/data/online.db.vectors/docs_demo__doc_embeddings.manifest.json"));
+  EXPECT_TRUE(
+      fs::exists(root_ + "/data/online.db.vectors/docs_demo__doc_embeddings.manifest.json"));
 
   auto response = fs->RetrieveOnlineDocuments(request);
   ASSERT_TRUE(response.ok()) << response.status().ToString();
@@ -297,14 +299,15 @@ TEST_F(EmbeddingViewTest, ComputeOncePathCarriesTheEmbeddingColumn) {
   ASSERT_TRUE(conn.ok());
   auto lengths = (*conn)->QueryScalar(
       "SELECT string_agg(DISTINCT CAST(len(embedding) AS VARCHAR)) || '/' || count(*) FROM "
-      "read_parquet('" + root_ + "/data/out/doc_embeddings.parquet')");
+      "read_parquet('" +
+      root_ + "/data/out/doc_embeddings.parquet')");
   ASSERT_TRUE(lengths.ok()) << lengths.status().ToString();
   EXPECT_EQ(lengths->value_or(""), "256/5");
   // The vectors in the file are the embedder's for each text.
-  auto embedder = embeddings::WithPostprocessing(
-      embeddings::MakeHashingEmbedder({.dimension = 256}), 0, true);
-  auto expected = embedder->Embed(std::vector<std::string>{
-      "Tomato soup. A warm soup of roasted tomatoes garlic and basil"});
+  auto embedder =
+      embeddings::WithPostprocessing(embeddings::MakeHashingEmbedder({.dimension = 256}), 0, true);
+  auto expected = embedder->Embed(
+      std::vector<std::string>{"Tomato soup. A warm soup of roasted tomatoes garlic and basil"});
   ASSERT_TRUE(expected.ok());
   auto first = (*conn)->QueryScalar("SELECT CAST(embedding[1] AS VARCHAR) FROM read_parquet('" +
                                     root_ + "/data/out/doc_embeddings.parquet') WHERE doc_id = 3");
@@ -325,9 +328,10 @@ TEST_F(EmbeddingViewTest, ComputeOncePathCarriesTheEmbeddingColumn) {
 TEST_F(EmbeddingViewTest, RedisOnlineStoreWithLocalIndexFolder) {
   testutil::RedisServer redis;
   ASSERT_EQ(redis.Start(), "");
-  Write("feature_store.yaml", "project: docs_demo\nregistry: data/registry.pb\nonline_store:\n"
-                              "  type: redis\n  connection_string: " + redis.address() +
-                                  "\n  vector_index_path: data/idx\n");
+  Write("feature_store.yaml",
+        "project: docs_demo\nregistry: data/registry.pb\nonline_store:\n"
+        "  type: redis\n  connection_string: " +
+            redis.address() + "\n  vector_index_path: data/idx\n");
   Write("defs.yaml", Definitions(""));
   auto fs = OpenStore();
   ASSERT_NE(fs, nullptr);

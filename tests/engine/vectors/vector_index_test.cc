@@ -1,5 +1,7 @@
 // VectorIndex: recall of HNSW against exact search, persistence, replacement of moved vectors,
 // removal, metrics and concurrent readers.
+#include "featureforge/vectors/vector_index.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,8 +12,6 @@
 #include <random>
 #include <set>
 #include <thread>
-
-#include "featureforge/vectors/vector_index.h"
 
 namespace featureforge::vectors {
 namespace {
@@ -111,8 +111,8 @@ TEST(VectorIndex, RecallAt10On100kRandomVectorsAtDefaults) {
 
 TEST(VectorIndex, DistancesPerMetric) {
   const std::vector<float> a = {3, 4}, b = {1, 0};
-  for (auto metric : {repo::VectorMetric::kCosine, repo::VectorMetric::kL2,
-                      repo::VectorMetric::kInnerProduct}) {
+  for (auto metric :
+       {repo::VectorMetric::kCosine, repo::VectorMetric::kL2, repo::VectorMetric::kInnerProduct}) {
     auto index = VectorIndex::Create({.metric = metric, .dimension = 2});
     ASSERT_TRUE(index.ok());
     ASSERT_TRUE((*index)->Upsert("a", a).ok());
@@ -197,8 +197,11 @@ TEST(VectorIndex, SaveAndLoadRoundTripKeepsResultsAndGrowsFurther) {
   constexpr int kDim = 8;
   const auto data = RandomVectors(3000, kDim, 11);
   {
-    auto index = VectorIndex::Create({.metric = repo::VectorMetric::kL2, .dimension = kDim,
-                                      .m = 12, .ef_construction = 100, .ef_search = 50},
+    auto index = VectorIndex::Create({.metric = repo::VectorMetric::kL2,
+                                      .dimension = kDim,
+                                      .m = 12,
+                                      .ef_construction = 100,
+                                      .ef_search = 50},
                                      16);  // grows past its initial capacity
     ASSERT_TRUE(index.ok());
     ASSERT_TRUE((*index)->UpsertBatch(Keys(3000), data, 2).ok());
@@ -254,8 +257,7 @@ TEST(VectorIndex, ConcurrentSearchesWhileWriting) {
   const auto data = RandomVectors(4000, kDim, 5);
   const auto keys = Keys(4000);
   ASSERT_TRUE((*index)
-                  ->UpsertBatch(std::span(keys).first(2000),
-                                std::span(data).first(2000 * kDim), 1)
+                  ->UpsertBatch(std::span(keys).first(2000), std::span(data).first(2000 * kDim), 1)
                   .ok());
   std::atomic<int> failures{0};
   std::vector<std::thread> readers;
@@ -269,10 +271,10 @@ TEST(VectorIndex, ConcurrentSearchesWhileWriting) {
       }
     });
   }
-  ASSERT_TRUE((*index)
-                  ->UpsertBatch(std::span(keys).subspan(2000), std::span(data).subspan(2000 * kDim),
-                                1)
-                  .ok());
+  ASSERT_TRUE(
+      (*index)
+          ->UpsertBatch(std::span(keys).subspan(2000), std::span(data).subspan(2000 * kDim), 1)
+          .ok());
   for (auto& r : readers) r.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ((*index)->size(), 4000u);

@@ -84,13 +84,12 @@ TEST_F(VectorsCliTest, MaterializeThenQueryByText) {
   ProcessResult apply = Ff({"apply"});
   ASSERT_EQ(apply.exit_code, 0) << apply.Describe();
   // Before materializing: a clear error (a precondition: exit 2, like other usage errors).
-  ProcessResult early = Ff({"retrieve-online-documents", "-f", "book_embeddings:title", "-q",
-                            "space travel"});
+  ProcessResult early =
+      Ff({"retrieve-online-documents", "-f", "book_embeddings:title", "-q", "space travel"});
   EXPECT_EQ(early.exit_code, 2) << early.Describe();
   EXPECT_NE(early.stderr_text.find("materialize it first"), std::string::npos) << early.Describe();
 
-  ProcessResult materialize =
-      Ff({"materialize", "2024-01-01T00:00:00Z", "2024-12-31T00:00:00Z"});
+  ProcessResult materialize = Ff({"materialize", "2024-01-01T00:00:00Z", "2024-12-31T00:00:00Z"});
   ASSERT_EQ(materialize.exit_code, 0) << materialize.Describe();
 
   ProcessResult json = Ff({"-o", "json", "retrieve-online-documents", "-f",
@@ -117,8 +116,8 @@ TEST_F(VectorsCliTest, MaterializeThenQueryByText) {
       << out;
 
   // Bad input exits 2 and names the problem.
-  ProcessResult bad = Ff({"retrieve-online-documents", "-f", "book_embeddings:title",
-                          "--query-vector", "1,2,3"});
+  ProcessResult bad =
+      Ff({"retrieve-online-documents", "-f", "book_embeddings:title", "--query-vector", "1,2,3"});
   EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
   EXPECT_NE(bad.stderr_text.find("dimension 3"), std::string::npos) << bad.Describe();
 }

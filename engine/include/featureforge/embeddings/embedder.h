@@ -47,14 +47,14 @@ struct OpenAiOptions {
   std::string endpoint;  // base URL ("http://host:8000/v1"); "/embeddings" is appended
                          // unless the URL already ends with it
   std::string model;
-  std::string api_key;  // sent as "Authorization: Bearer ..." when not empty
-  int dimension = 0;    // every returned vector must have this length
-  int batch_size = 64;  // texts per request
-  int timeout_seconds = 30;  // per request (connect + transfer)
-  int max_retries = 5;       // on 429, 5xx and connection errors/timeouts
+  std::string api_key;           // sent as "Authorization: Bearer ..." when not empty
+  int dimension = 0;             // every returned vector must have this length
+  int batch_size = 64;           // texts per request
+  int timeout_seconds = 30;      // per request (connect + transfer)
+  int max_retries = 5;           // on 429, 5xx and connection errors/timeouts
   int initial_backoff_ms = 200;  // doubled per retry, capped at max_backoff_ms; Retry-After
   int max_backoff_ms = 5000;     // (seconds) is honoured up to the cap
-  std::string context;  // prefix for errors, e.g. "view 'docs'"
+  std::string context;           // prefix for errors, e.g. "view 'docs'"
 };
 
 // A client of an OpenAI-compatible embeddings endpoint over libcurl: POST {"model", "input"}

@@ -37,15 +37,15 @@ class IndexCache {
 };
 
 struct DocumentQuery {
-  std::string view;                   // an embedding view
-  std::vector<std::string> features;  // features of the view to return (may include the
-                                      // embedding); empty = none, only keys and distance
+  std::string view;                          // an embedding view
+  std::vector<std::string> features;         // features of the view to return (may include the
+                                             // embedding); empty = none, only keys and distance
   std::optional<std::vector<float>> vector;  // query vector, or
   std::string text;                          // query text (embedded with the view's embedder)
   int top_k = 10;
   std::optional<repo::VectorMetric> metric;  // when given it must be the index's metric
-  std::optional<bool> exact;  // unset = the view's vector_index.exact
-  int ef_search = 0;          // 0 = the view's vector_index.ef_search
+  std::optional<bool> exact;                 // unset = the view's vector_index.exact
+  int ef_search = 0;                         // 0 = the view's vector_index.ef_search
 };
 
 // The hits, nearest first: columns are the view's join keys, the requested features (values,
