@@ -189,6 +189,8 @@ class RedisOnlineStore final : public OnlineStore {
 
   Result<WriteStats> Write(const ViewSpec& view, std::span<const WriteRow> rows) override;
   Result<std::vector<ReadRow>> Read(const ViewSpec& view, std::span<const EntityKey> keys) override;
+  Result<std::vector<std::vector<ReadRow>>> ReadMany(
+      std::span<const ReadRequest> requests) override;
   Status DeleteView(const std::string& project, const std::string& view) override;
   std::string Describe() const override { return describe_; }
 
@@ -367,68 +369,88 @@ Result<WriteStats> RedisOnlineStore::Write(const ViewSpec& view, std::span<const
 
 Result<std::vector<ReadRow>> RedisOnlineStore::Read(const ViewSpec& view,
                                                     std::span<const EntityKey> keys) {
-  const size_t n = view.feature_names.size();
-  std::vector<ReadRow> out(keys.size());
-  if (keys.empty()) return out;
-  std::vector<std::string> redis_keys(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    FF_ASSIGN_OR_RETURN(redis_keys[i], SerializeEntityKey(keys[i]));
-    redis_keys[i].append(view.project);
+  ReadRequest request{view, std::vector<EntityKey>(keys.begin(), keys.end())};
+  FF_ASSIGN_OR_RETURN(auto rows, ReadMany(std::span<const ReadRequest>(&request, 1)));
+  return std::move(rows.front());
+}
+
+Result<std::vector<std::vector<ReadRow>>> RedisOnlineStore::ReadMany(
+    std::span<const ReadRequest> requests) {
+  // Every key of every view is one HMGET; all of them go out in one pipeline, so a request
+  // costs one round trip however many views it spans.
+  std::vector<std::vector<std::string>> redis_keys(requests.size());
+  std::vector<std::vector<std::string>> fields(requests.size());
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const ReadRequest& request = requests[r];
+    redis_keys[r].resize(request.keys.size());
+    for (size_t i = 0; i < request.keys.size(); ++i) {
+      FF_ASSIGN_OR_RETURN(redis_keys[r][i], SerializeEntityKey(request.keys[i]));
+      redis_keys[r][i].append(request.view.project);
+    }
+    fields[r] = FeatureFields(request.view);
+    fields[r].push_back(RedisTimestampField(request.view.view));
   }
-  std::vector<std::string> fields = FeatureFields(view);
-  fields.push_back(RedisTimestampField(view.view));
-  const std::string during = "read of view " + view.view;
 
   std::lock_guard lock(mu_);
   SigpipeGuard guard;
   FF_RETURN_IF_ERROR(EnsureConnected());
   Command cmd;
-  for (const std::string& key : redis_keys) {
-    cmd.Clear();
-    cmd.Add("HMGET");
-    cmd.Add(key);
-    for (const auto& f : fields) cmd.Add(f);
-    if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
-      return ConnectionError(during);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    for (const std::string& key : redis_keys[r]) {
+      cmd.Clear();
+      cmd.Add("HMGET");
+      cmd.Add(key);
+      for (const auto& f : fields[r]) cmd.Add(f);
+      if (redisAppendCommandArgv(ctx_.get(), cmd.argc(), cmd.argv(), cmd.lens()) != REDIS_OK) {
+        return ConnectionError("read of view " + requests[r].view.view);
+      }
     }
   }
+  std::vector<std::vector<ReadRow>> out(requests.size());
   Status first_error;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
-      return ConnectionError(during);
-    }
-    Reply reply(static_cast<redisReply*>(raw));
-    if (!first_error.ok()) continue;  // drain the pipeline
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n + 1) {
-      std::string text = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
-                                                          : "unexpected reply shape";
-      first_error = Status::FailedPrecondition("redis server " + describe_ + " " + during +
-                                               " key " + keys[i].ToString() + ": " + text);
-      continue;
-    }
-    ReadRow& row = out[i];
-    row.values.assign(n, Value::Null());
-    const redisReply* ts = reply->element[n];
-    if (ts->type != REDIS_REPLY_STRING) continue;  // no row for this view
-    auto event_ts = DecodeTimestampProto(std::string_view(ts->str, ts->len));
-    if (!event_ts.ok()) {
-      first_error = event_ts.status().WithContext(describe_ + " key " + keys[i].ToString());
-      continue;
-    }
-    row.found = true;
-    row.event_ts = *event_ts;
-    for (size_t f = 0; f < n; ++f) {
-      const redisReply* v = reply->element[f];
-      if (v->type != REDIS_REPLY_STRING) continue;
-      auto value = DecodeValueProto(std::string_view(v->str, v->len));
-      if (!value.ok()) {
-        first_error =
-            value.status().WithContext(describe_ + " view " + view.view + " feature " +
-                                       view.feature_names[f] + " key " + keys[i].ToString());
-        break;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const ViewSpec& view = requests[r].view;
+    const std::span<const EntityKey> keys = requests[r].keys;
+    const size_t n = view.feature_names.size();
+    out[r].resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+        return ConnectionError("read of view " + view.view);
       }
-      row.values[f] = std::move(value).value();
+      Reply reply(static_cast<redisReply*>(raw));
+      if (!first_error.ok()) continue;  // drain the pipeline
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n + 1) {
+        std::string text = reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                            : "unexpected reply shape";
+        first_error =
+            Status::FailedPrecondition("redis server " + describe_ + " read of view " + view.view +
+                                       " key " + keys[i].ToString() + ": " + text);
+        continue;
+      }
+      ReadRow& row = out[r][i];
+      row.values.assign(n, Value::Null());
+      const redisReply* ts = reply->element[n];
+      if (ts->type != REDIS_REPLY_STRING) continue;  // no row for this view
+      auto event_ts = DecodeTimestampProto(std::string_view(ts->str, ts->len));
+      if (!event_ts.ok()) {
+        first_error = event_ts.status().WithContext(describe_ + " key " + keys[i].ToString());
+        continue;
+      }
+      row.found = true;
+      row.event_ts = *event_ts;
+      for (size_t f = 0; f < n; ++f) {
+        const redisReply* v = reply->element[f];
+        if (v->type != REDIS_REPLY_STRING) continue;
+        auto value = DecodeValueProto(std::string_view(v->str, v->len));
+        if (!value.ok()) {
+          first_error =
+              value.status().WithContext(describe_ + " view " + view.view + " feature " +
+                                         view.feature_names[f] + " key " + keys[i].ToString());
+          break;
+        }
+        row.values[f] = std::move(value).value();
+      }
     }
   }
   if (!first_error.ok()) return first_error;

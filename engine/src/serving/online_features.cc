@@ -177,7 +177,12 @@ Result<OnlineFeaturesResponse> GetOnlineFeatures(
     }
   }
 
-  for (const ViewRequest& request : requests) {
+  // Distinct keys per view; key_of_row[v][row] indexes reads[v].keys, or is -1 when a join
+  // value is null.
+  std::vector<online::ReadRequest> reads;
+  std::vector<std::vector<int64_t>> key_of_row(requests.size());
+  for (size_t v = 0; v < requests.size(); ++v) {
+    const ViewRequest& request = requests[v];
     const repo::FeatureView& view = *request.view;
     const std::vector<std::string> join_keys = repo.JoinKeys(view);
     std::vector<const std::vector<Value>*> key_columns;
@@ -192,9 +197,9 @@ Result<OnlineFeaturesResponse> GetOnlineFeatures(
       key_types.push_back(JoinKeyType(repo, view, join_key));
     }
 
-    // Distinct keys only: row -> index into unique_keys, or -1 when a join value is null.
-    std::vector<EntityKey> unique_keys;
-    std::vector<int64_t> key_of_row(response.num_rows, -1);
+    online::ReadRequest read{
+        online::ViewSpec{repo.config.project, view.name, request.features, request.types}, {}};
+    key_of_row[v].assign(response.num_rows, -1);
     std::unordered_map<std::string, size_t> index_of_key;
     std::string serialized;
     for (size_t row = 0; row < response.num_rows; ++row) {
@@ -202,27 +207,37 @@ Result<OnlineFeaturesResponse> GetOnlineFeatures(
       key.join_keys = join_keys;
       bool has_null = false;
       for (size_t k = 0; k < join_keys.size(); ++k) {
-        FF_ASSIGN_OR_RETURN(
-            Value v, CoerceJoinKeyValue((*key_columns[k])[row], key_types[k], join_keys[k], row));
-        has_null |= v.is_null();
-        key.values.push_back(std::move(v));
+        FF_ASSIGN_OR_RETURN(Value value, CoerceJoinKeyValue((*key_columns[k])[row], key_types[k],
+                                                            join_keys[k], row));
+        has_null |= value.is_null();
+        key.values.push_back(std::move(value));
       }
       if (has_null) continue;
       FF_ASSIGN_OR_RETURN(serialized, online::SerializeEntityKey(key));
-      auto [it, inserted] = index_of_key.try_emplace(serialized, unique_keys.size());
-      if (inserted) unique_keys.push_back(std::move(key));
-      key_of_row[row] = static_cast<int64_t>(it->second);
+      auto [it, inserted] = index_of_key.try_emplace(serialized, read.keys.size());
+      if (inserted) read.keys.push_back(std::move(key));
+      key_of_row[v][row] = static_cast<int64_t>(it->second);
     }
+    reads.push_back(std::move(read));
+  }
 
-    online::ViewSpec spec{repo.config.project, view.name, request.features, request.types};
-    FF_ASSIGN_OR_RETURN(std::vector<online::ReadRow> rows, store.Read(spec, unique_keys));
-    if (rows.size() != unique_keys.size()) {
+  // Every view in one call: one round trip on Redis.
+  FF_ASSIGN_OR_RETURN(auto results, store.ReadMany(reads));
+  if (results.size() != reads.size()) {
+    return Status::Internal(store.Describe() + " answered " + std::to_string(results.size()) +
+                            " of " + std::to_string(reads.size()) + " view reads");
+  }
+  for (size_t v = 0; v < requests.size(); ++v) {
+    const ViewRequest& request = requests[v];
+    const repo::FeatureView& view = *request.view;
+    const std::vector<online::ReadRow>& rows = results[v];
+    if (rows.size() != reads[v].keys.size()) {
       return Status::Internal(store.Describe() + " returned " + std::to_string(rows.size()) +
-                              " rows for " + std::to_string(unique_keys.size()) + " keys");
+                              " rows for " + std::to_string(reads[v].keys.size()) + " keys");
     }
     for (size_t row = 0; row < response.num_rows; ++row) {
-      if (key_of_row[row] < 0) continue;
-      const online::ReadRow& read = rows[static_cast<size_t>(key_of_row[row])];
+      if (key_of_row[v][row] < 0) continue;
+      const online::ReadRow& read = rows[static_cast<size_t>(key_of_row[v][row])];
       if (!read.found) continue;
       const bool expired = view.ttl > 0 && read.event_ts < now - view.ttl;
       for (size_t f = 0; f < request.features.size(); ++f) {

@@ -211,6 +211,27 @@ TEST_P(StoreContractTest, ViewsAndProjectsAreIsolatedAndDeleteViewRemovesOne) {
   EXPECT_EQ(ReadOne(stats, Key(1)).values[1], Value::Int64(1));
 }
 
+TEST_P(StoreContractTest, ReadManyAnswersEveryViewInRequestOrder) {
+  const ViewSpec stats = Stats();
+  const ViewSpec profile{"proj", "driver_profile", {"city"}, {ValueType::kString}};
+  ASSERT_TRUE(store_->Write(stats, std::vector{Row(1, 0.5, 10, kT0), Row(2, 0.6, 20, kT0)}).ok());
+  ASSERT_TRUE(
+      store_->Write(profile, std::vector{WriteRow{Key(2), {Value::String("Oslo")}, kT0, 0}}).ok());
+  std::vector<ReadRequest> requests = {
+      {profile, {Key(1), Key(2)}}, {stats, {Key(2), Key(3), Key(1)}}, {profile, {}}};
+  auto results = store_->ReadMany(requests);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 3u);
+  ASSERT_EQ((*results)[0].size(), 2u);
+  EXPECT_FALSE((*results)[0][0].found);
+  EXPECT_EQ((*results)[0][1].values[0], Value::String("Oslo"));
+  ASSERT_EQ((*results)[1].size(), 3u);
+  EXPECT_EQ((*results)[1][0].values[1], Value::Int64(20));
+  EXPECT_FALSE((*results)[1][1].found);
+  EXPECT_EQ((*results)[1][2].values[1], Value::Int64(10));
+  EXPECT_TRUE((*results)[2].empty());
+}
+
 TEST_P(StoreContractTest, CompositeEntityKeys) {
   ViewSpec view{"proj", "pair_stats", {"score"}, {ValueType::kFloat}};
   EntityKey a{{"user", "merchant"}, {Value::String("u1"), Value::Int32(7)}};

@@ -42,6 +42,12 @@ struct ReadRow {
   std::vector<Value> values;  // aligned with the requested ViewSpec::feature_names; Null if absent
 };
 
+// One view's part of a multi-view read.
+struct ReadRequest {
+  ViewSpec view;
+  std::vector<EntityKey> keys;
+};
+
 class OnlineStore {
  public:
   virtual ~OnlineStore() = default;
@@ -53,6 +59,11 @@ class OnlineStore {
   // Reads the requested features of `view` for each key, one ReadRow per key, same order.
   virtual Result<std::vector<ReadRow>> Read(const ViewSpec& view,
                                             std::span<const EntityKey> keys) = 0;
+
+  // Reads several views at once: one vector of ReadRow per request, same order. The default
+  // calls Read per request; stores with a network round trip (Redis) override it to read
+  // everything in one.
+  virtual Result<std::vector<std::vector<ReadRow>>> ReadMany(std::span<const ReadRequest> requests);
 
   // Removes everything stored for a view (used when a view is deleted from the repo).
   virtual Status DeleteView(const std::string& project, const std::string& view) = 0;
