@@ -6,11 +6,14 @@
 #include <gmock/gmock.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "featureforge/common/time.h"
 #include "harness_test_util.h"
@@ -138,6 +141,14 @@ spec:
            "  startTime: \"" + FormatTimestamp(start) + "\"\n  endTime: \"" + FormatTimestamp(end) +
            "\"\n" + extra_spec;
   }
+  // Polls `done` (a safety-net limit, not a timing assertion).
+  bool Eventually(const std::function<bool()>& done, int seconds = 120) {
+    for (int i = 0; i < seconds * 2; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return done();
+  }
   // `featureforge` against the test's own view of the repo (same registry and online store).
   CommandResult Ff(std::vector<std::string> args, const std::string& repo = repo_) {
     std::vector<std::string> argv = {BinaryPath("worker/featureforge"), "--repo", repo};
@@ -147,8 +158,12 @@ spec:
   std::string Watermark() {
     auto r = Ff({"-o", "json", "list", "views"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    for (const auto& v : json::parse(r.out.empty() ? "{}" : r.out).value("views", json::array())) {
-      if (v.value("name", "") == "driver_hourly_stats") return v.value("last_materialized_end", "");
+    json listing = json::parse(r.out, nullptr, false);
+    if (listing.is_discarded()) return "unparsable: " + r.out;
+    for (const auto& v : listing.value("feature_views", json::array())) {
+      if (v.value("name", "") != "driver_hourly_stats") continue;
+      const json& end = v["last_materialized_end"];
+      return end.is_string() ? end.get<std::string>() : "";
     }
     return "";
   }
@@ -318,6 +333,33 @@ TEST_F(MaterializationJobE2E, OperatorKilledMidJobFinishesWithoutLeakingPods) {
     EXPECT_TRUE(p["status"]["phase"] == "Succeeded" || p["status"]["phase"] == "Failed")
         << p["metadata"]["name"];
   }
+}
+
+TEST_F(MaterializationJobE2E, DeadlineStopsHangingPodsAndTtlDeletesFinishedJobs) {
+  auto r = server_->Apply(Job("hangs",
+                              "  activeDeadlineSeconds: 5\n"
+                              "  executor:\n    partitions: 2\n"
+                              "    env: [{name: FEATUREFORGE_FAULT_HANG, value: \"1\"}]\n",
+                              end_ - 24 * kHour, end_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Wait("mj/hangs", "Failed"), 0) << Get("mj/hangs").dump(2);
+  json job = Get("mj/hangs");
+  bool deadline = false;
+  for (const auto& c : job["status"]["conditions"]) {
+    if (c["type"] == "Failed" && c["reason"] == "DeadlineExceeded") deadline = true;
+  }
+  EXPECT_TRUE(deadline) << job["status"].dump(2);
+  EXPECT_THAT(Events("hangs"), HasSubstr("DeadlineExceeded"));
+  // The hanging pods were stopped.
+  EXPECT_TRUE(Eventually([&] {
+    return Kubectl({"get", "pods", "-l", "featureforge.dev/job=hangs", "-o", "name"}).out.empty();
+  })) << Kubectl({"get", "pods", "-l", "featureforge.dev/job=hangs"}).out;
+
+  // ttlSecondsAfterFinished: the finished job goes away (and its pods with it).
+  r = server_->Apply(Job("short-lived", "  ttlSecondsAfterFinished: 1\n", end_ - 24 * kHour, end_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Kubectl({"wait", "--for=delete", "mj/short-lived", "--timeout=120s"}).exit_code, 0)
+      << Get("mj/short-lived").dump(2);
 }
 
 TEST_F(MaterializationJobE2E, ScheduleWithForbidSkipsWhileARunHangs) {
