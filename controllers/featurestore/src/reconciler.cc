@@ -75,9 +75,10 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     runtime::ReconcileResult result;
     // Healthy stores are looked at again to pick up watermarks recorded by executors; stores
     // waiting on a spec fix only after the resync period (a spec edit enqueues them at once).
-    int seconds = outcome.failed ? config_.resync_seconds
-                                 : (outcome.server_available ? std::min(30, config_.resync_seconds)
-                                                             : std::min(15, config_.resync_seconds));
+    int seconds = outcome.failed
+                      ? config_.resync_seconds
+                      : (outcome.server_available ? std::min(30, config_.resync_seconds)
+                                                  : std::min(15, config_.resync_seconds));
     result.requeue_after = static_cast<DurationMicros>(seconds) * kMicrosPerSecond;
     return result;
   }
@@ -86,7 +87,8 @@ class FeatureStoreReconciler : public runtime::Reconciler {
   void Event(const Json& store, EventType type, const std::string& reason,
              const std::string& message) {
     Status s = manager_.events().Record(store, type, reason, message);
-    if (!s.ok()) spdlog::warn("controller=featurestore msg=\"event not recorded\" error=\"{}\"", s.ToString());
+    if (!s.ok())
+      spdlog::warn("controller=featurestore msg=\"event not recorded\" error=\"{}\"", s.ToString());
   }
 
   Status Converge(const Json& store, Outcome* outcome) {
@@ -134,8 +136,8 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     // 5. The feature server.
     FF_RETURN_IF_ERROR(EnsureOwned(store, k8s::resources::Deployments(), deployments_,
                                    BuildServerDeployment(store, config_, repo_hash)));
-    FF_RETURN_IF_ERROR(
-        EnsureOwned(store, k8s::resources::Services(), services_, BuildServerService(store, config_)));
+    FF_RETURN_IF_ERROR(EnsureOwned(store, k8s::resources::Services(), services_,
+                                   BuildServerService(store, config_)));
     ObserveServer(store, outcome);
     return Status::OK();
   }
@@ -149,12 +151,12 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     outcome->server_reason = "RepoNotApplied";
     outcome->server_message = "the feature server keeps the last valid repo (if any): " + reason;
     // Keep views from the last status; nothing changed in the registry.
-    outcome->views = store.contains("status") ? store["status"].value("views", Json::array())
-                                              : Json::array();
-    const Json* previous = store.contains("status") && store["status"].contains("conditions")
-                               ? runtime::FindStatusCondition(store["status"]["conditions"],
-                                                              "RegistryApplied")
-                               : nullptr;
+    outcome->views =
+        store.contains("status") ? store["status"].value("views", Json::array()) : Json::array();
+    const Json* previous =
+        store.contains("status") && store["status"].contains("conditions")
+            ? runtime::FindStatusCondition(store["status"]["conditions"], "RegistryApplied")
+            : nullptr;
     // One Warning per new problem (the recorder also aggregates repeats).
     if (previous == nullptr || previous->value("message", "") != message ||
         runtime::GenerationOf(store) != previous->value("observedGeneration", int64_t{0})) {
@@ -203,9 +205,9 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     if (path.find("://") != std::string::npos) {
       outcome->failed = true;
       outcome->registry_reason = "RegistryNotSupported";
-      outcome->registry_message =
-          "registry " + path + ": not supported: only local registry paths for now (s3:// is "
-          "not implemented by the engine's registry yet)";
+      outcome->registry_message = "registry " + path +
+                                  ": not supported: only local registry paths for now (s3:// is "
+                                  "not implemented by the engine's registry yet)";
       Event(store, EventType::kWarning, outcome->registry_reason, outcome->registry_message);
       return;
     }
@@ -296,7 +298,8 @@ class FeatureStoreReconciler : public runtime::Reconciler {
                      Json desired) {
     FF_RETURN_IF_ERROR(runtime::SetControllerReference(store, &desired));
     Json content = desired.contains("data") ? desired["data"] : desired["spec"];
-    const std::string hash = HashJson(Json{{"content", content}, {"labels", desired["metadata"]["labels"]}});
+    const std::string hash =
+        HashJson(Json{{"content", content}, {"labels", desired["metadata"]["labels"]}});
     desired["metadata"]["annotations"][kSpecHashAnnotation] = hash;
     const std::string ns = desired["metadata"]["namespace"];
     const std::string name = desired["metadata"]["name"];
@@ -332,12 +335,14 @@ class FeatureStoreReconciler : public runtime::Reconciler {
       // Fields the API server assigns stay as they are.
       if (type.kind == "Service" && updated["spec"].contains("clusterIP")) {
         spec["clusterIP"] = updated["spec"]["clusterIP"];
-        if (updated["spec"].contains("clusterIPs")) spec["clusterIPs"] = updated["spec"]["clusterIPs"];
+        if (updated["spec"].contains("clusterIPs"))
+          spec["clusterIPs"] = updated["spec"]["clusterIPs"];
       }
       updated["spec"] = spec;
     }
     auto result = manager_.client().Update(type, updated);
-    if (!result.ok()) return result.status().WithContext("updating " + type.kind + " " + ns + "/" + name);
+    if (!result.ok())
+      return result.status().WithContext("updating " + type.kind + " " + ns + "/" + name);
     Event(store, EventType::kNormal, "Updated" + type.kind,
           "updated " + type.kind + " " + name + " to match the FeatureStore spec");
     return Status::OK();
@@ -351,7 +356,7 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     Json conditions = status.value("conditions", Json::array());
 
     bool ready = outcome.registry_applied && outcome.server_available;
-    std::string ready_reason = ready ? "Ready"
+    std::string ready_reason = ready                       ? "Ready"
                                : !outcome.registry_applied ? outcome.registry_reason
                                                            : "ServerUnavailable";
     std::string ready_message =
@@ -361,18 +366,19 @@ class FeatureStoreReconciler : public runtime::Reconciler {
     const Json* previous_server = runtime::FindStatusCondition(conditions, "ServerAvailable");
     bool server_was = previous_server != nullptr && previous_server->value("status", "") == "True";
 
-    runtime::SetStatusCondition(&conditions,
-                                Condition{"RegistryApplied", outcome.registry_applied ? "True" : "False",
-                                          outcome.registry_reason, outcome.registry_message, generation},
-                                now);
+    runtime::SetStatusCondition(
+        &conditions,
+        Condition{"RegistryApplied", outcome.registry_applied ? "True" : "False",
+                  outcome.registry_reason, outcome.registry_message, generation},
+        now);
     runtime::SetStatusCondition(
         &conditions,
         Condition{"ServerAvailable", outcome.server_available ? "True" : "False",
                   outcome.server_reason, outcome.server_message, generation},
         now);
     runtime::SetStatusCondition(
-        &conditions, Condition{"Ready", ready ? "True" : "False", ready_reason, ready_message, generation},
-        now);
+        &conditions,
+        Condition{"Ready", ready ? "True" : "False", ready_reason, ready_message, generation}, now);
     if (server_was != outcome.server_available && previous_server != nullptr) {
       Event(store, outcome.server_available ? EventType::kNormal : EventType::kWarning,
             outcome.server_available ? "ServerAvailable" : "ServerUnavailable",

@@ -151,8 +151,8 @@ Result<RepoFiles> RenderRepoFiles(const Json& store, const OperatorConfig& confi
     }
   }
   YAML::Emitter out;
-  out << YAML::Comment("Rendered by featureforge-operator from FeatureStore " +
-                       NamespaceOf(store) + "/" + NameOf(store) + "; do not edit.");
+  out << YAML::Comment("Rendered by featureforge-operator from FeatureStore " + NamespaceOf(store) +
+                       "/" + NameOf(store) + "; do not edit.");
   EmitJson(out, config_json, /*snake_keys=*/true);
   files["feature_store.yaml"] = std::string(out.c_str()) + "\n";
 
@@ -180,7 +180,8 @@ Json BuildRepoConfigMap(const Json& store, const RepoFiles& files) {
 
 Json BuildServerDeployment(const Json& store, const OperatorConfig& config,
                            const std::string& repo_hash) {
-  const Json& server = Field(Field(Field(Field(store, "spec"), "services"), "onlineStore"), "server");
+  const Json& server =
+      Field(Field(Field(Field(store, "spec"), "services"), "onlineStore"), "server");
   const std::string name = ServerName(NameOf(store));
   Json selector = {{"app.kubernetes.io/component", "feature-server"},
                    {"featureforge.dev/featurestore", NameOf(store)}};
@@ -215,38 +216,37 @@ Json BuildServerDeployment(const Json& store, const OperatorConfig& config,
       {"volumes", Json::array({{{"name", "repo"},
                                 {"configMap", {{"name", RepoConfigMapName(NameOf(store))}}}}})}};
   Json labels = CommonLabels(store, "feature-server");
-  return Json{{"apiVersion", "apps/v1"},
-              {"kind", "Deployment"},
-              {"metadata", {{"name", name}, {"namespace", NamespaceOf(store)}, {"labels", labels}}},
-              {"spec",
-               {{"replicas", Field(server, "replicas").is_number_integer()
-                                 ? server["replicas"].get<int64_t>()
-                                 : 1},
-                {"selector", {{"matchLabels", selector}}},
-                {"template",
-                 {{"metadata",
-                   {{"labels", labels},
-                    // A new repo rolls the server pods (they read the repo at start).
-                    {"annotations", {{"featureforge.dev/repo-hash", repo_hash}}}}},
-                  {"spec", pod_spec}}}}}};
+  return Json{
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", name}, {"namespace", NamespaceOf(store)}, {"labels", labels}}},
+      {"spec",
+       {{"replicas",
+         Field(server, "replicas").is_number_integer() ? server["replicas"].get<int64_t>() : 1},
+        {"selector", {{"matchLabels", selector}}},
+        {"template",
+         {{"metadata",
+           {{"labels", labels},
+            // A new repo rolls the server pods (they read the repo at start).
+            {"annotations", {{"featureforge.dev/repo-hash", repo_hash}}}}},
+          {"spec", pod_spec}}}}}};
 }
 
 Json BuildServerService(const Json& store, const OperatorConfig& config) {
-  return Json{
-      {"apiVersion", "v1"},
-      {"kind", "Service"},
-      {"metadata",
-       {{"name", ServerName(NameOf(store))},
-        {"namespace", NamespaceOf(store)},
-        {"labels", CommonLabels(store, "feature-server")}}},
-      {"spec",
-       {{"selector",
-         {{"app.kubernetes.io/component", "feature-server"},
-          {"featureforge.dev/featurestore", NameOf(store)}}},
-        {"ports", Json::array({{{"name", "http"},
-                                {"port", config.feature_server_port},
-                                {"targetPort", "http"},
-                                {"protocol", "TCP"}}})}}}};
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata",
+               {{"name", ServerName(NameOf(store))},
+                {"namespace", NamespaceOf(store)},
+                {"labels", CommonLabels(store, "feature-server")}}},
+              {"spec",
+               {{"selector",
+                 {{"app.kubernetes.io/component", "feature-server"},
+                  {"featureforge.dev/featurestore", NameOf(store)}}},
+                {"ports", Json::array({{{"name", "http"},
+                                        {"port", config.feature_server_port},
+                                        {"targetPort", "http"},
+                                        {"protocol", "TCP"}}})}}}};
 }
 
 }  // namespace featureforge::controllers

@@ -1,12 +1,12 @@
 // The FeatureStore controller end to end: the featureforge-operator binary against the cluster
 // harness, driven only through kubectl.
 #include <gmock/gmock.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -37,30 +37,67 @@ std::string Indent(const std::string& text, int spaces) {
 class FeatureStoreE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+#ifdef FEATUREFORGE_TEST_BINARY_DIR
+    // BinaryPath() reads the environment; ctest's ENVIRONMENT property is not reliable here.
+    setenv("FEATUREFORGE_BINARY_DIR", FEATUREFORGE_TEST_BINARY_DIR, /*overwrite=*/0);
+#endif
     server_ = new ApiServerProcess();
     ASSERT_TRUE(server_->Start());
-    kubelet_ = new BackgroundCommand(
-        {BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig", server_->kubeconfig(),
-         "--root-dir", server_->dir() + "/kubelet", "--featureforge-binary",
-         BinaryPath("worker/featureforge")},
-        server_->dir() + "/kubelet.log");
+    kubelet_ =
+        new BackgroundCommand({BinaryPath("tests/harness/ff-kubelet"), "--kubeconfig",
+                               server_->kubeconfig(), "--root-dir", server_->dir() + "/kubelet",
+                               "--featureforge-binary", BinaryPath("worker/featureforge")},
+                              server_->dir() + "/kubelet.log");
     controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"),
                                          "--kubeconfig", server_->kubeconfig()},
                                         server_->dir() + "/controller.log");
     work_dir_ = server_->dir() + "/operator-work";
-    StartOperator();
 
     // A copy of the sample repo with generated data; definitions get absolute source paths.
     repo_dir_ = server_->dir() + "/driver_ranking";
     fs::copy(std::string(FF_SOURCE_DIR) + "/examples/driver_ranking", repo_dir_,
              fs::copy_options::recursive);
-    auto data = RunCommand({BinaryPath("examples/ff-sample-data"), "--repo", repo_dir_,
-                            "--drivers", "40", "--days", "4", "--end", "2026-01-10T12:00:00Z"});
+    auto data = RunCommand({BinaryPath("examples/ff-sample-data"), "--repo", repo_dir_, "--drivers",
+                            "40", "--days", "4", "--end", "2026-01-10T12:00:00Z"});
     ASSERT_EQ(data.exit_code, 0) << data.out << data.err;
     definitions_ = std::regex_replace(ReadFile(repo_dir_ + "/definitions/drivers.yaml"),
                                       std::regex("path: data/"), "path: " + repo_dir_ + "/data/");
+
+    // Install like a user: kubectl kustomize manifests/base | kubectl apply -f -.
+    auto rendered =
+        RunCommand({"kubectl", "kustomize", std::string(FF_SOURCE_DIR) + "/manifests/base"});
+    ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+    auto applied = server_->Apply(rendered.out);
+    ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+    // The test runs the operator as a local process; the in-cluster copy is scaled away.
+    auto scaled = server_->Kubectl(
+        {"-n", "featureforge-system", "scale", "deployment/featureforge-operator", "--replicas=0"});
+    ASSERT_EQ(scaled.exit_code, 0) << scaled.err;
+    for (const char* crd :
+         {"crd/featurestores.featureforge.dev", "crd/materializationjobs.featureforge.dev"}) {
+      auto established =
+          server_->Kubectl({"wait", "--for=condition=Established", crd, "--timeout=60s"});
+      ASSERT_EQ(established.exit_code, 0) << established.err;
+    }
+    StartOperator();
+  }
+
+  // Applies a store and waits until its registry is applied.
+  void CreateStore(const std::string& name) {
+    auto r = server_->Apply(StoreYaml(name, definitions_));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto waited = Wait("fs/" + name, "condition=RegistryApplied");
+    ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
   }
   static void TearDownTestSuite() {
+    if (server_ != nullptr) {
+      // Stop the feature-server processes through the cluster before killing the kubelet.
+      server_->Kubectl({"delete", "fs", "--all", "--wait=true", "--timeout=60s"});
+      server_->Kubectl(
+          {"delete", "deployments", "--all", "--all-namespaces", "--wait=true", "--timeout=60s"});
+      server_->Kubectl(
+          {"delete", "pods", "--all", "--all-namespaces", "--wait=true", "--timeout=60s"});
+    }
     delete operator_;
     delete controller_;
     delete kubelet_;
@@ -80,10 +117,10 @@ class FeatureStoreE2E : public ::testing::Test {
 
   static std::string StoreYaml(const std::string& name, const std::string& definitions,
                                int chunk_size = 10000) {
-    return "apiVersion: featureforge.dev/v1alpha1\nkind: FeatureStore\nmetadata:\n  name: " +
-           name +
+    return "apiVersion: featureforge.dev/v1alpha1\nkind: FeatureStore\nmetadata:\n  name: " + name +
            "\nspec:\n  feastProject: driver_ranking\n  registry:\n    path: " + work_dir_ +
-           "/shared/" + name + "/registry.pb\n  featureStoreYaml:\n    onlineStore:\n      type: "
+           "/shared/" + name +
+           "/registry.pb\n  featureStoreYaml:\n    onlineStore:\n      type: "
            "sqlite\n      path: " +
            work_dir_ + "/shared/" + name +
            "/online.db\n    batchEngine:\n      chunkSize: " + std::to_string(chunk_size) +
@@ -109,9 +146,8 @@ class FeatureStoreE2E : public ::testing::Test {
   }
   std::string Diagnostics() {
     return "\n--- operator log ---\n" + operator_->Output() + "\n--- kubelet log (tail) ---\n" +
-           kubelet_->Output().substr(kubelet_->Output().size() > 3000
-                                         ? kubelet_->Output().size() - 3000
-                                         : 0);
+           kubelet_->Output().substr(
+               kubelet_->Output().size() > 3000 ? kubelet_->Output().size() - 3000 : 0);
   }
   void ExpectOwnedBy(const std::string& object, const std::string& store) {
     Json o = GetJson(object);
@@ -154,22 +190,23 @@ TEST(FeatureStoreManifests, ManifestCrdsMatchCrdsFolder) {
   EXPECT_TRUE(fs::exists(root / "manifests/base/crds/featurestore.yaml"));
 }
 
-// Runs first (gtest keeps declaration order): installs the kustomize base like a user would.
-TEST_F(FeatureStoreE2E, KustomizeBaseAppliesToTheCluster) {
-  auto rendered = RunCommand({"kubectl", "kustomize", std::string(FF_SOURCE_DIR) + "/manifests/base"});
-  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
-  auto applied = server_->Apply(rendered.out);
-  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
-  EXPECT_EQ(Wait("crd/featurestores.featureforge.dev", "condition=Established").exit_code, 0);
-  EXPECT_EQ(Jsonpath("clusterrole/featureforge-operator", ".metadata.name"), "featureforge-operator");
+TEST_F(FeatureStoreE2E, KustomizeBaseInstallsCrdsRbacAndOperator) {
+  // (Applied in SetUpTestSuite.)
+  EXPECT_EQ(Jsonpath("clusterrole/featureforge-operator", ".metadata.name"),
+            "featureforge-operator");
   EXPECT_EQ(Kubectl({"-n", "featureforge-system", "get", "serviceaccount/featureforge-operator"})
                 .exit_code,
             0);
-  // The test runs the operator as a local process; the in-cluster copy is scaled away.
-  auto scaled = Kubectl({"-n", "featureforge-system", "scale", "deployment/featureforge-operator",
-                         "--replicas=0"});
-  EXPECT_EQ(scaled.exit_code, 0) << scaled.err;
-  EXPECT_EQ(Kubectl({"get", "fs"}).exit_code, 0);  // short name served
+  auto deployment = Kubectl(
+      {"-n", "featureforge-system", "get", "deployment/featureforge-operator", "-o", "json"});
+  ASSERT_EQ(deployment.exit_code, 0) << deployment.err;
+  Json pod = Json::parse(deployment.out)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(pod["containers"][0]["livenessProbe"]["httpGet"]["path"], "/healthz");
+  EXPECT_EQ(pod["containers"][0]["readinessProbe"]["httpGet"]["path"], "/readyz");
+  EXPECT_EQ(Kubectl({"get", "fs"}).exit_code, 0);            // short name served
+  EXPECT_EQ(Kubectl({"get", "featureforge"}).exit_code, 0);  // category served
 }
 
 TEST_F(FeatureStoreE2E, StoreIsRenderedAppliedServedAndReported) {
@@ -209,24 +246,28 @@ TEST_F(FeatureStoreE2E, StoreIsRenderedAppliedServedAndReported) {
 }
 
 TEST_F(FeatureStoreE2E, SpecEditUpdatesTheConfigMap) {
-  auto r = server_->Apply(StoreYaml("drivers", definitions_, /*chunk_size=*/5000));
+  ASSERT_NO_FATAL_FAILURE(CreateStore("edited"));
+  EXPECT_EQ(Jsonpath("fs/edited", ".status.observedGeneration"), "1");
+  auto r = server_->Apply(StoreYaml("edited", definitions_, /*chunk_size=*/5000));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string generation = Jsonpath("fs/drivers", ".metadata.generation");
-  ASSERT_NE(generation, "1");
-  auto waited = Wait("fs/drivers", "jsonpath={.status.observedGeneration}=" + generation);
+  std::string generation = Jsonpath("fs/edited", ".metadata.generation");
+  ASSERT_EQ(generation, "2");
+  auto waited = Wait("fs/edited", "jsonpath={.status.observedGeneration}=" + generation);
   ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
-  EXPECT_THAT(Jsonpath("configmap/drivers-repo", ".data.feature_store\\.yaml"),
+  EXPECT_THAT(Jsonpath("configmap/edited-repo", ".data.feature_store\\.yaml"),
               HasSubstr("chunk_size: 5000"));
-  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+  EXPECT_EQ(Jsonpath("fs/edited", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
             "True");
 }
 
 TEST_F(FeatureStoreE2E, InvalidDefinitionsAreReportedWhileOthersStayReady) {
   // A feature view whose source does not exist, first in feature_views.
-  std::string broken = std::regex_replace(definitions_, std::regex("feature_views:\n"),
-                              "feature_views:\n  - name: orphan_view\n    entities: [driver]\n"
-                              "    schema:\n      - {name: x, dtype: Float32}\n"
-                              "    source: no_such_source\n");
+  std::string broken =
+      std::regex_replace(definitions_, std::regex("\nfeature_views:\n"),
+                         "\nfeature_views:\n  - name: orphan_view\n    entities: [driver]\n"
+                         "    schema:\n      - {name: x, dtype: Float32}\n"
+                         "    source: no_such_source\n");
+  ASSERT_NO_FATAL_FAILURE(CreateStore("healthy"));
   auto r = server_->Apply(StoreYaml("broken", broken));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto waited = Wait("fs/broken", "condition=Ready=false");
@@ -243,14 +284,16 @@ TEST_F(FeatureStoreE2E, InvalidDefinitionsAreReportedWhileOthersStayReady) {
                          "involvedObject.name=broken,type=Warning", "-o", "json"});
   ASSERT_EQ(events.exit_code, 0) << events.err;
   bool found = false;
-  for (const auto& e : Json::parse(events.out)["items"]) {
+  const Json event_list = Json::parse(events.out);
+  for (const auto& e : event_list["items"]) {
     if (e["reason"] == "InvalidDefinitions") found = true;
   }
   EXPECT_TRUE(found) << events.out;
   // Nothing was rendered for the broken store; the healthy one is untouched.
   EXPECT_NE(Kubectl({"get", "configmap/broken-repo"}).exit_code, 0);
-  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+  EXPECT_EQ(Jsonpath("fs/healthy", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
             "True");
+  EXPECT_EQ(Jsonpath("fs/healthy", ".status.observedGeneration"), "1");
   // Fixing the spec recovers it.
   ASSERT_EQ(server_->Apply(StoreYaml("broken", definitions_)).exit_code, 0);
   auto fixed = Wait("fs/broken", "condition=RegistryApplied");
@@ -258,37 +301,42 @@ TEST_F(FeatureStoreE2E, InvalidDefinitionsAreReportedWhileOthersStayReady) {
 }
 
 TEST_F(FeatureStoreE2E, OperatorRestartKeepsStateConsistent) {
-  std::string rv_before = Jsonpath("configmap/drivers-repo", ".metadata.resourceVersion");
+  ASSERT_NO_FATAL_FAILURE(CreateStore("restarted"));
+  std::string rv_before = Jsonpath("configmap/restarted-repo", ".metadata.resourceVersion");
   operator_->Kill();
   delete operator_;
   operator_ = nullptr;
   // While it is down, the spec changes; the new operator converges it.
-  ASSERT_EQ(server_->Apply(StoreYaml("drivers", definitions_, /*chunk_size=*/7000)).exit_code, 0);
+  ASSERT_EQ(server_->Apply(StoreYaml("restarted", definitions_, /*chunk_size=*/7000)).exit_code, 0);
   StartOperator();
-  std::string generation = Jsonpath("fs/drivers", ".metadata.generation");
-  auto waited = Wait("fs/drivers", "jsonpath={.status.observedGeneration}=" + generation, "120s");
+  std::string generation = Jsonpath("fs/restarted", ".metadata.generation");
+  auto waited = Wait("fs/restarted", "jsonpath={.status.observedGeneration}=" + generation, "120s");
   ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
-  EXPECT_THAT(Jsonpath("configmap/drivers-repo", ".data.feature_store\\.yaml"),
+  EXPECT_THAT(Jsonpath("configmap/restarted-repo", ".data.feature_store\\.yaml"),
               HasSubstr("chunk_size: 7000"));
-  EXPECT_NE(Jsonpath("configmap/drivers-repo", ".metadata.resourceVersion"), rv_before);
+  EXPECT_NE(Jsonpath("configmap/restarted-repo", ".metadata.resourceVersion"), rv_before);
   // Exactly one of each owned object.
-  auto cms = Kubectl({"get", "configmaps", "-l", "featureforge.dev/featurestore=drivers", "-o",
-                      "name"});
-  EXPECT_EQ(cms.out, "configmap/drivers-repo\n");
-  auto deployments = Kubectl({"get", "deployments", "-l",
-                              "featureforge.dev/featurestore=drivers", "-o", "name"});
-  EXPECT_EQ(deployments.out, "deployment.apps/drivers-server\n");
-  EXPECT_EQ(Wait("fs/drivers", "condition=RegistryApplied").exit_code, 0);
+  auto cms =
+      Kubectl({"get", "configmaps", "-l", "featureforge.dev/featurestore=restarted", "-o", "name"});
+  EXPECT_EQ(cms.out, "configmap/restarted-repo\n");
+  auto deployments = Kubectl(
+      {"get", "deployments", "-l", "featureforge.dev/featurestore=restarted", "-o", "name"});
+  EXPECT_EQ(deployments.out, "deployment.apps/restarted-server\n");
+  EXPECT_EQ(Wait("fs/restarted", "condition=RegistryApplied").exit_code, 0);
 }
 
 TEST_F(FeatureStoreE2E, DeletingTheStoreCollectsItsObjects) {
-  ASSERT_EQ(Kubectl({"delete", "fs/broken", "--wait=true"}).exit_code, 0);
-  for (const char* object : {"configmap/broken-repo", "deployment/broken-server",
-                             "service/broken-server"}) {
+  ASSERT_NO_FATAL_FAILURE(CreateStore("doomed"));
+  ASSERT_NO_FATAL_FAILURE(CreateStore("kept"));
+  ASSERT_EQ(Kubectl({"get", "configmap/doomed-repo"}).exit_code, 0);
+  ASSERT_EQ(Kubectl({"delete", "fs/doomed", "--wait=true"}).exit_code, 0);
+  for (const char* object :
+       {"configmap/doomed-repo", "deployment/doomed-server", "service/doomed-server"}) {
     auto gone = Wait(object, "delete", "60s");
     EXPECT_EQ(gone.exit_code, 0) << object << " " << gone.err << gone.out;
   }
-  EXPECT_EQ(Jsonpath("fs/drivers", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
+  EXPECT_EQ(Kubectl({"get", "configmap/kept-repo"}).exit_code, 0);
+  EXPECT_EQ(Jsonpath("fs/kept", "@.status.conditions[?(@.type==\"RegistryApplied\")].status"),
             "True");
 }
 

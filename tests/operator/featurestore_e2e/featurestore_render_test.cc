@@ -49,8 +49,9 @@ TEST(FeatureStoreRender, MissingDefinitionsNameTheField) {
 TEST(FeatureStoreRender, ConfigMapRepoKeepsFilesAndOverridesProjectAndRegistry) {
   Json store = Store();
   store["spec"]["registry"]["path"] = "/shared/reg.pb";
-  Json data = {{"feature_store.yaml", "project: other\nregistry: x.pb\nonline_store:\n  type: sqlite\n"},
-               {"drivers.yaml", "entities: []\n"}};
+  Json data = {
+      {"feature_store.yaml", "project: other\nregistry: x.pb\nonline_store:\n  type: sqlite\n"},
+      {"drivers.yaml", "entities: []\n"}};
   auto files = RenderRepoFiles(store, OperatorConfig{}, &data);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   EXPECT_THAT(files.value().at("feature_store.yaml"), HasSubstr("project: driver_ranking"));
@@ -74,7 +75,8 @@ TEST(FeatureStoreRender, ServerDeploymentMountsTheRepoAndRollsOnRepoChange) {
   EXPECT_EQ(container["envFrom"][0]["secretRef"]["name"], "redis-creds");
   EXPECT_EQ(a["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], "drivers-repo");
   EXPECT_NE(HashJson(a["spec"]), HashJson(b["spec"]));
-  EXPECT_EQ(HashJson(a["spec"]), HashJson(BuildServerDeployment(Store(), config, "hash-a")["spec"]));
+  EXPECT_EQ(HashJson(a["spec"]),
+            HashJson(BuildServerDeployment(Store(), config, "hash-a")["spec"]));
   Json service = BuildServerService(Store(), config);
   EXPECT_EQ(service["metadata"]["name"], "drivers-server");
   EXPECT_EQ(service["spec"]["ports"][0]["port"], config.feature_server_port);
@@ -85,7 +87,8 @@ TEST(FeatureStoreRender, DefaultImageComesFromTheOperatorConfig) {
   store["spec"]["services"]["onlineStore"]["server"].erase("image");
   OperatorConfig config;
   config.feature_server_image = "registry.local/ff:2";
-  EXPECT_EQ(BuildServerDeployment(store, config, "h")["spec"]["template"]["spec"]["containers"][0]["image"],
+  EXPECT_EQ(BuildServerDeployment(store, config,
+                                  "h")["spec"]["template"]["spec"]["containers"][0]["image"],
             "registry.local/ff:2");
 }
 
