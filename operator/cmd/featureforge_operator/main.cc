@@ -163,18 +163,23 @@ int main(int argc, char** argv) {
   flags.lease_name = EnvOr("FF_OPERATOR_LEASE_NAME", flags.lease_name);
   flags.lease_namespace = EnvOr("FF_OPERATOR_LEASE_NAMESPACE", "");
   flags.identity = EnvOr("FF_OPERATOR_IDENTITY", EnvOr("POD_NAME", ""));
-  flags.metrics_bind_address = EnvOr("FF_OPERATOR_METRICS_BIND_ADDRESS", flags.metrics_bind_address);
+  flags.metrics_bind_address =
+      EnvOr("FF_OPERATOR_METRICS_BIND_ADDRESS", flags.metrics_bind_address);
   flags.log_level = EnvOr("FF_OPERATOR_LOG_LEVEL", flags.log_level);
   flags.log_format = EnvOr("FF_OPERATOR_LOG_FORMAT", flags.log_format);
-  config.featurestore_workers = EnvIntOr("FF_OPERATOR_FEATURESTORE_WORKERS", config.featurestore_workers);
+  config.featurestore_workers =
+      EnvIntOr("FF_OPERATOR_FEATURESTORE_WORKERS", config.featurestore_workers);
   config.materializationjob_workers =
       EnvIntOr("FF_OPERATOR_MATERIALIZATIONJOB_WORKERS", config.materializationjob_workers);
   config.computecluster_workers =
       EnvIntOr("FF_OPERATOR_COMPUTECLUSTER_WORKERS", config.computecluster_workers);
   config.executor_image = EnvOr("FF_OPERATOR_EXECUTOR_IMAGE", config.executor_image);
-  config.feature_server_image = EnvOr("FF_OPERATOR_FEATURE_SERVER_IMAGE", config.feature_server_image);
-  config.featureforge_command = EnvOr("FF_OPERATOR_FEATUREFORGE_COMMAND", config.featureforge_command);
-  config.feature_server_port = EnvIntOr("FF_OPERATOR_FEATURE_SERVER_PORT", config.feature_server_port);
+  config.feature_server_image =
+      EnvOr("FF_OPERATOR_FEATURE_SERVER_IMAGE", config.feature_server_image);
+  config.featureforge_command =
+      EnvOr("FF_OPERATOR_FEATUREFORGE_COMMAND", config.featureforge_command);
+  config.feature_server_port =
+      EnvIntOr("FF_OPERATOR_FEATURE_SERVER_PORT", config.feature_server_port);
   config.work_dir = EnvOr("FF_OPERATOR_WORK_DIR", config.work_dir);
   config.resync_seconds = EnvIntOr("FF_OPERATOR_RESYNC_SECONDS", config.resync_seconds);
 

@@ -176,6 +176,24 @@ std::string FeatureStoreE2E::work_dir_;
 std::string FeatureStoreE2E::repo_dir_;
 std::string FeatureStoreE2E::definitions_;
 
+TEST(FeatureStoreOperatorBinary, InvalidConfigurationExitsWithUsageErrorNamingTheField) {
+  std::string binary = std::string(FEATUREFORGE_TEST_BINARY_DIR) +
+                       "/operator/cmd/featureforge_operator/featureforge-operator";
+  auto bad = RunCommand({binary, "--featurestore-workers", "0", "--kubeconfig", "/nonexistent"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("featurestore_workers"));
+  auto no_cluster = RunCommand({binary, "--kubeconfig", "/nonexistent/kubeconfig"});
+  EXPECT_EQ(no_cluster.exit_code, 1);
+  EXPECT_THAT(no_cluster.err, HasSubstr("/nonexistent/kubeconfig"));
+  auto help = RunCommand({binary, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag : {"--namespace", "--leader-elect", "--lease-name", "--lease-namespace",
+                           "--metrics-bind-address", "--executor-image", "--feature-server-image",
+                           "--featurestore-workers", "--materializationjob-workers"}) {
+    EXPECT_THAT(help.out, HasSubstr(flag));
+  }
+}
+
 TEST(FeatureStoreManifests, ManifestCrdsMatchCrdsFolder) {
   const fs::path root = FF_SOURCE_DIR;
   int compared = 0;
