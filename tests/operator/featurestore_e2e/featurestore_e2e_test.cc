@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "harness_test_util.h"
 
@@ -261,6 +262,35 @@ TEST_F(FeatureStoreE2E, StoreIsRenderedAppliedServedAndReported) {
   EXPECT_THAT(table.out, HasSubstr("ENDPOINT"));
   auto events = Kubectl({"get", "events", "--field-selector", "involvedObject.name=drivers"});
   EXPECT_THAT(events.out, HasSubstr("RegistryApplied"));
+}
+
+TEST_F(FeatureStoreE2E, WatermarksRecordedInTheRegistryAppearInStatus) {
+  ASSERT_NO_FATAL_FAILURE(CreateStore("watermarked"));
+  // Materialize with the rendered repo (what an executor pod mounts), outside the operator.
+  const std::string local_repo = server_->dir() + "/watermarked-repo";
+  fs::create_directories(local_repo);
+  Json data = GetJson("configmap/watermarked-repo")["data"];
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    std::ofstream(local_repo + "/" + it.key()) << it.value().get<std::string>();
+  }
+  auto run =
+      RunCommand({BinaryPath("worker/featureforge"), "--repo", local_repo, "materialize", "--views",
+                  "driver_hourly_stats", "2026-01-06T00:00:00Z", "2026-01-10T12:00:00Z"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  // The operator re-reads the registry on its periodic requeue (no Kubernetes event exists for
+  // a registry write); the loop's bound is a safety net, not a timing assertion.
+  const std::string path = "@.status.views[?(@.name==\"driver_hourly_stats\")].lastMaterializedEnd";
+  std::string end;
+  for (int i = 0; i < 120 && end.empty(); ++i) {
+    end = Jsonpath("fs/watermarked", path);
+    if (end.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_EQ(end, "2026-01-10T12:00:00Z") << Diagnostics();
+  std::string rows =
+      Jsonpath("fs/watermarked", "@.status.views[?(@.name==\"driver_hourly_stats\")].rowsWritten");
+  EXPECT_EQ(rows, "40");  // one latest row per driver
+  EXPECT_EQ(Jsonpath("fs/watermarked", "@.status.views[?(@.name==\"driver_labels\")].rowsWritten"),
+            "0");
 }
 
 TEST_F(FeatureStoreE2E, SpecEditUpdatesTheConfigMap) {
