@@ -3,8 +3,10 @@
 // comes first, in both output formats.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "featureforge/testutil/testutil.h"
 
@@ -16,7 +18,7 @@ using testutil::RunProcess;
 
 std::string BinaryDir() {
   const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
-  return dir ? dir : "build";
+  return dir ? dir : FEATUREFORGE_TEST_BINARY_DIR;
 }
 
 class VectorsCliTest : public ::testing::Test {
@@ -120,6 +122,50 @@ TEST_F(VectorsCliTest, MaterializeThenQueryByText) {
       Ff({"retrieve-online-documents", "-f", "book_embeddings:title", "--query-vector", "1,2,3"});
   EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
   EXPECT_NE(bad.stderr_text.find("dimension 3"), std::string::npos) << bad.Describe();
+}
+
+// The feature server answers POST /retrieve-online-documents with the same ranking, in Feast's
+// request and response shapes, and names bad fields.
+TEST_F(VectorsCliTest, FeatureServerRetrievesDocuments) {
+  ASSERT_EQ(Ff({"apply"}).exit_code, 0);
+  ASSERT_EQ(Ff({"materialize", "2024-01-01T00:00:00Z", "2024-12-31T00:00:00Z"}).exit_code, 0);
+  const std::string port_file = tmp_.Join("port");
+  testutil::BackgroundProcess server(
+      {BinaryDir() + "/worker/featureforge", "--repo", tmp_.Join("repo"), "serve", "--port", "0",
+       "--port-file", port_file},
+      tmp_.Join("server.log"));
+  std::string port;
+  for (int i = 0; i < 200 && port.empty(); ++i) {
+    port = testutil::ReadFile(port_file);
+    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(port.empty()) << testutil::ReadFile(tmp_.Join("server.log"));
+  while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+  auto post = [&](const std::string& body) {
+    return RunProcess({"curl", "-s", "-w", "\n%{http_code}", "-X", "POST", "-H",
+                       "Content-Type: application/json", "--data", body,
+                       "http://127.0.0.1:" + port + "/retrieve-online-documents"});
+  };
+  ProcessResult ok = post(
+      R"({"features": ["book_embeddings:title"], "query_string": "starship voyage across galaxies",
+          "top_k": 2, "api_version": 2})");
+  ASSERT_EQ(ok.exit_code, 0) << ok.Describe();
+  const std::string& text = ok.stdout_text;
+  const size_t split = text.rfind('\n');
+  ASSERT_EQ(text.substr(split + 1), "200") << text;
+  auto response = nlohmann::json::parse(text.substr(0, split));
+  EXPECT_EQ(response["metadata"]["feature_names"],
+            nlohmann::json({"book_id", "title", "distance"}));
+  EXPECT_EQ(response["results"][0]["values"][0], "b1");
+  EXPECT_EQ(response["results"][1]["values"][0], "The Starship Log");
+  EXPECT_EQ(response["results"][0]["values"].size(), 2u);
+
+  ProcessResult bad = post(R"({"features": ["book_embeddings:title"], "top_k": 0})");
+  EXPECT_NE(bad.stdout_text.find("top_k"), std::string::npos) << bad.Describe();
+  EXPECT_EQ(bad.stdout_text.substr(bad.stdout_text.rfind('\n') + 1), "422") << bad.Describe();
+  ProcessResult wrong_dim = post(R"({"features": ["book_embeddings:title"], "query": [1, 2, 3]})");
+  EXPECT_EQ(wrong_dim.stdout_text.substr(wrong_dim.stdout_text.rfind('\n') + 1), "422")
+      << wrong_dim.Describe();
 }
 
 }  // namespace

@@ -352,8 +352,13 @@ TEST_P(FeatureServerTest, BadRequestsNameTheField) {
   EXPECT_EQ(oversized.status, 413) << oversized.body << oversized.error;
 
   HttpResult documents = Post("/retrieve-online-documents", {{"features", json::array()}});
-  EXPECT_EQ(documents.status, 501);
-  EXPECT_EQ(ParseOrFail(documents)["error"], "not supported: retrieve-online-documents");
+  EXPECT_EQ(documents.status, 422);
+  EXPECT_EQ(ParseOrFail(documents)["field"], "features");
+  // A view without an embedding has no vector index to search.
+  HttpResult not_embedding =
+      Post("/retrieve-online-documents",
+           {{"features", {"driver_hourly_stats:conv_rate"}}, {"query", {0.1, 0.2}}});
+  EXPECT_EQ(not_embedding.status, 422) << not_embedding.body;
 
   EXPECT_EQ(client_->Get("/get-online-features").status, 405);
   HttpResult health = client_->Get("/health");

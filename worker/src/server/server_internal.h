@@ -13,6 +13,7 @@
 #include "featureforge/http/server.h"
 #include "featureforge/online/online_store.h"
 #include "featureforge/repo/model.h"
+#include "featureforge/store/feature_store.h"
 #include "featureforge/worker/server/feature_server.h"
 
 namespace featureforge::worker::server {
@@ -48,6 +49,10 @@ class FeatureServer::State {
   // failure or a config change).
   Result<online::OnlineStore*> ThreadStore(const ServingSnapshot& snapshot);
 
+  // The FeatureStore that answers document retrieval, shared by every thread: its vector index
+  // cache makes repeated queries cheap. Reopened when the served snapshot changed.
+  Result<std::shared_ptr<store::FeatureStore>> DocumentStore(uint64_t snapshot_generation);
+
   const ServeOptions& options() const { return options_; }
   const Clock& clock() const { return clock_; }
   http::RequestMetrics& metrics() { return metrics_; }
@@ -61,6 +66,9 @@ class FeatureServer::State {
   std::mutex mu_;  // guards snapshot_ and reloads
   std::shared_ptr<const ServingSnapshot> snapshot_;
   std::atomic<int64_t> next_check_ns_{0};
+  std::mutex documents_mu_;  // guards the two below
+  std::shared_ptr<store::FeatureStore> documents_;
+  uint64_t documents_generation_ = 0;
 };
 
 // Parses the body as a JSON object; 400 when it is not JSON, 422 when not an object.
