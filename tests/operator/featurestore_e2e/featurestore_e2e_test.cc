@@ -293,6 +293,40 @@ TEST_F(FeatureStoreE2E, WatermarksRecordedInTheRegistryAppearInStatus) {
             "0");
 }
 
+TEST_F(FeatureStoreE2E, RepoFromAReferencedConfigMap) {
+  Json config_map = {{"apiVersion", "v1"},
+                     {"kind", "ConfigMap"},
+                     {"metadata", {{"name", "team-repo"}}},
+                     {"data",
+                      {{"feature_store.yaml",
+                        "project: ignored\nregistry: ignored.pb\nprovider: local\n"
+                        "online_store:\n  type: sqlite\n  path: " +
+                            work_dir_ + "/shared/fromref/online.db\n"},
+                       {"drivers.yaml", definitions_}}}};
+  ASSERT_EQ(server_->Apply(config_map.dump()).exit_code, 0);
+  auto r = server_->Apply(
+      "apiVersion: featureforge.dev/v1alpha1\nkind: FeatureStore\nmetadata:\n  name: fromref\n"
+      "spec:\n  feastProject: driver_ranking\n  repoConfigMapRef:\n    name: team-repo\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto waited = Wait("fs/fromref", "condition=RegistryApplied");
+  ASSERT_EQ(waited.exit_code, 0) << waited.err << Diagnostics();
+  std::string rendered = Jsonpath("configmap/fromref-repo", ".data.feature_store\\.yaml");
+  EXPECT_THAT(rendered, HasSubstr("project: driver_ranking"));
+  EXPECT_THAT(rendered, HasSubstr("registries/default/fromref/registry.pb"));
+  EXPECT_FALSE(Jsonpath("configmap/fromref-repo", ".data.drivers\\.yaml").empty());
+  EXPECT_TRUE(fs::exists(work_dir_ + "/registries/default/fromref/registry.pb"));
+  // A reference to a missing ConfigMap is reported, not retried in a storm.
+  ASSERT_EQ(server_
+                ->Apply("apiVersion: featureforge.dev/v1alpha1\nkind: FeatureStore\nmetadata:\n"
+                        "  name: dangling\nspec:\n  feastProject: p\n  repoConfigMapRef:\n"
+                        "    name: no-such-configmap\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(Wait("fs/dangling", "jsonpath={.status.phase}=Failed").exit_code, 0) << Diagnostics();
+  EXPECT_EQ(Jsonpath("fs/dangling", "@.status.conditions[?(@.type==\"RegistryApplied\")].reason"),
+            "RepoConfigMapNotFound");
+}
+
 TEST_F(FeatureStoreE2E, SpecEditUpdatesTheConfigMap) {
   ASSERT_NO_FATAL_FAILURE(CreateStore("edited"));
   EXPECT_EQ(Jsonpath("fs/edited", ".status.observedGeneration"), "1");
