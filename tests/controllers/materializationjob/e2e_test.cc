@@ -112,7 +112,12 @@ spec:
   static void TearDownTestSuite() {
     delete operator_;
     operator_ = nullptr;
-    if (server_ != nullptr) server_->Kubectl({"delete", "pods", "--all", "--wait=false"});
+    // Stop every executor (a hanging one included) through the kubelet before killing it, so
+    // no pod process outlives the test.
+    if (server_ != nullptr) {
+      server_->Kubectl({"delete", "mj", "--all", "--wait=false"});
+      server_->Kubectl({"delete", "pods", "--all", "--timeout=60s"});
+    }
     delete kubelet_;
     delete server_;
     if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
@@ -399,7 +404,15 @@ spec:
                 .exit_code,
             0);
   // Deleting the schedule removes its runs and their pods (ownerReference GC).
+  const std::string child = schedule["status"]["active"].empty()
+                                ? std::string()
+                                : schedule["status"]["active"][0].get<std::string>();
   EXPECT_EQ(Kubectl({"delete", "mj/every-minute"}).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] {
+    return Kubectl({"get", "mj", "-o", "name"}).out.find("every-minute") == std::string::npos &&
+           Kubectl({"get", "pods", "-l", "featureforge.dev/job=" + child, "-o", "name"})
+               .out.empty();
+  })) << Kubectl({"get", "mj,pods"}).out;
 }
 
 }  // namespace
