@@ -11,6 +11,8 @@
 // Test hooks (documented in worker/README.md), read from the environment:
 //   FEATUREFORGE_FAULT_FAIL_ATTEMPTS=N  fail (exit 1) while FEATUREFORGE_ATTEMPT <= N
 //   FEATUREFORGE_FAULT_HANG=1           sleep until killed (deadline / Forbid tests)
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -100,7 +102,19 @@ int Fail(const std::string& path, nlohmann::json message, const Status& status) 
   return ExitCodeFor(status);
 }
 
+// A pod's process must die on SIGTERM (pod deletion, deadline, suspend). A parent that blocks
+// signals for a signal-handling thread (the test harness's process kubelet does) hands the
+// blocked mask down through exec, so unblock them here.
+void UnblockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
 int Run(const GlobalOptions& global, ExecutorFlags flags) {
+  UnblockTerminationSignals();
   const std::string message_path = ResolveMessagePath(flags.termination_message_path);
   flags.attempt = EnvInt("FEATUREFORGE_ATTEMPT", flags.attempt);
   nlohmann::json message = BaseMessage(flags);
