@@ -33,15 +33,4 @@ Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const repo::Repo& repo) {
                                  "' is not one of: sqlite, redis");
 }
 
-Result<std::vector<std::vector<ReadRow>>> OnlineStore::ReadMany(
-    std::span<const ReadRequest> requests) {
-  std::vector<std::vector<ReadRow>> out;
-  out.reserve(requests.size());
-  for (const ReadRequest& request : requests) {
-    FF_ASSIGN_OR_RETURN(std::vector<ReadRow> rows, Read(request.view, request.keys));
-    out.push_back(std::move(rows));
-  }
-  return out;
-}
-
 }  // namespace featureforge::online

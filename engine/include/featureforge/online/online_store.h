@@ -63,7 +63,16 @@ class OnlineStore {
   // Reads several views at once: one vector of ReadRow per request, same order. The default
   // calls Read per request; stores with a network round trip (Redis) override it to read
   // everything in one.
-  virtual Result<std::vector<std::vector<ReadRow>>> ReadMany(std::span<const ReadRequest> requests);
+  virtual Result<std::vector<std::vector<ReadRow>>> ReadMany(
+      std::span<const ReadRequest> requests) {
+    std::vector<std::vector<ReadRow>> out;
+    out.reserve(requests.size());
+    for (const ReadRequest& request : requests) {
+      FF_ASSIGN_OR_RETURN(std::vector<ReadRow> rows, Read(request.view, request.keys));
+      out.push_back(std::move(rows));
+    }
+    return out;
+  }
 
   // Removes everything stored for a view (used when a view is deleted from the repo).
   virtual Status DeleteView(const std::string& project, const std::string& view) = 0;
