@@ -31,7 +31,7 @@ using ::testing::HasSubstr;
 
 std::string SourceDir() {
   const char* dir = std::getenv("FEATUREFORGE_SOURCE_DIR");
-  return dir ? dir : ".";
+  return dir ? dir : FEATUREFORGE_TEST_SOURCE_DIR;
 }
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);

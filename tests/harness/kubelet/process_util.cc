@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -202,6 +203,11 @@ Result<pid_t> SpawnProcess(const std::vector<std::string>& argv,
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // The kubelet blocks SIGTERM/SIGINT for its signal thread; a container starts with an
+    // empty mask, as under a real runtime, so deleting its pod stops it.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     int null_in = open("/dev/null", O_RDONLY);
     dup2(null_in, 0);
     dup2(log, 1);
