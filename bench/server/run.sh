@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Feature server latency benchmark (run by hand, not by ctest):
-#   bench/server/run.sh [BUILD_DIR]    (default: build-server next to this repo's root)
+#   bench/server/run.sh [BUILD_DIR]    (default: build/ in this repo)
 # Generates a repo with one 50-feature view over 10k drivers, materializes it into a fresh
 # redis-server, starts `featureforge serve` and drives POST /get-online-features with wrk for
 # 1, 10 and 100 entities x 50 features: one connection (latency) and 16 connections
@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${1:-$ROOT/build-server}"
+BUILD="${1:-$ROOT/build}"
 FF="$BUILD/worker/featureforge"
 GEN="$BUILD/examples/ff-sample-data"
 RTT="$BUILD/bench/server/ff-bench-redis-rtt"

@@ -88,7 +88,7 @@ void SetUpLogging(const Flags& flags) {
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
 }
 
-// One Register<Kind>Controller line per controller (contract: /work/notes/operator/PLAN.md).
+// One Register<Kind>Controller line per controller; each lives in controllers/<kind>/.
 Status RegisterControllers(featureforge::runtime::Manager& manager, const OperatorConfig& config) {
   FF_RETURN_IF_ERROR(featureforge::controllers::RegisterFeatureStoreController(manager, config));
   FF_RETURN_IF_ERROR(
