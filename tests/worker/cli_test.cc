@@ -18,31 +18,24 @@ namespace fs = std::filesystem;
 using testutil::ProcessResult;
 using testutil::RunProcess;
 
-std::string BinaryDir() {
-  const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
-  return dir ? dir : FEATUREFORGE_TEST_BINARY_DIR;
-}
-std::string SourceDir() {
-  const char* dir = std::getenv("FEATUREFORGE_SOURCE_DIR");
-  return dir ? dir : FEATUREFORGE_TEST_SOURCE_DIR;
-}
-
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     repo_ = tmp_.Join("driver_ranking");
-    fs::copy(SourceDir() + "/examples/driver_ranking", repo_, fs::copy_options::recursive);
+    fs::copy(testutil::SourceDir() + "/examples/driver_ranking", repo_,
+             fs::copy_options::recursive);
     fs::remove_all(repo_ + "/data");
     const int64_t hour = 3600 * kMicrosPerSecond;
     end_ = SystemClock().Now() / hour * hour;
-    ProcessResult gen = RunProcess({BinaryDir() + "/examples/ff-sample-data", "--repo", repo_,
-                                    "--drivers", "40", "--days", "4", "--end",
-                                    FormatTimestamp(end_)});
+    ProcessResult gen =
+        RunProcess({testutil::BuildDir() + "/examples/ff-sample-data", "--repo", repo_, "--drivers",
+                    "40", "--days", "4", "--end", FormatTimestamp(end_)});
     ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
   }
 
   ProcessResult Ff(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/worker/featureforge", "--repo", repo_};
+    std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge", "--repo",
+                                     repo_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -63,11 +56,12 @@ class CliTest : public ::testing::Test {
   std::optional<double> LatestConvRate(int64_t driver, TimestampMicros at) {
     auto conn = offline::DuckConnection::Open();
     EXPECT_TRUE(conn.ok());
-    auto v = (*conn)->QueryScalar(
-        "SELECT conv_rate FROM read_parquet('" + repo_ + "/data/driver_stats.parquet') "
-        "WHERE driver_id = " + std::to_string(driver) +
-        " AND event_timestamp <= make_timestamp(" + std::to_string(at) +
-        ") ORDER BY event_timestamp DESC, created DESC LIMIT 1");
+    auto v = (*conn)->QueryScalar("SELECT conv_rate FROM read_parquet('" + repo_ +
+                                  "/data/driver_stats.parquet') "
+                                  "WHERE driver_id = " +
+                                  std::to_string(driver) +
+                                  " AND event_timestamp <= make_timestamp(" + std::to_string(at) +
+                                  ") ORDER BY event_timestamp DESC, created DESC LIMIT 1");
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     if (!v.ok() || !v->has_value()) return std::nullopt;
     return std::stod(**v);
@@ -92,9 +86,8 @@ TEST_F(CliTest, ApplyMaterializeAndReadBackLatestValues) {
   }
 
   nlohmann::json online = FfJson({"get-online-features", "--entity", "driver_id=1001,1007,9999",
-                                   "--features", "driver_hourly_stats:conv_rate"});
-  ASSERT_EQ(online["metadata"]["feature_names"],
-            nlohmann::json({"driver_id", "conv_rate"}))
+                                  "--features", "driver_hourly_stats:conv_rate"});
+  ASSERT_EQ(online["metadata"]["feature_names"], nlohmann::json({"driver_id", "conv_rate"}))
       << online.dump(2);
   const auto& conv = online["results"][1];
   for (int i = 0; i < 2; ++i) {
@@ -130,10 +123,9 @@ TEST_F(CliTest, HistoricalRetrievalWritesEveryEntityRow) {
               "--feature-service", "driver_activity", "--features",
               "driver_labels:completed_next_trip", "--output", out});
   EXPECT_EQ(result["rows"].get<int64_t>(), 1000);
-  EXPECT_EQ(result["columns"],
-            nlohmann::json({"driver_id", "event_timestamp", "conv_rate", "acc_rate",
-                            "avg_conv_rate_1d", "max_daily_trips_1d", "stat_rows_1d",
-                            "completed_next_trip"}));
+  EXPECT_EQ(result["columns"], nlohmann::json({"driver_id", "event_timestamp", "conv_rate",
+                                               "acc_rate", "avg_conv_rate_1d", "max_daily_trips_1d",
+                                               "stat_rows_1d", "completed_next_trip"}));
   EXPECT_TRUE(fs::exists(out));
 }
 
@@ -148,12 +140,12 @@ TEST_F(CliTest, ExitCodesSeparateBadInputFromFailures) {
   EXPECT_EQ(Ff({"materialize", "2024-02-01", "2024-01-01"}).exit_code, 2);
   EXPECT_EQ(Ff({"materialize-incremental", FormatTimestamp(end_), "--partition", "4/4"}).exit_code,
             2);
-  EXPECT_EQ(Ff({"get-online-features", "--entity", "rider_id=1", "-s", "driver_activity"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Ff({"get-online-features", "--entity", "rider_id=1", "-s", "driver_activity"}).exit_code, 2);
 
   // Broken definitions name the file and line.
-  std::ofstream(repo_ + "/definitions/broken.yaml") << "entities:\n  - name: rider\n    joins: [x]\n";
+  std::ofstream(repo_ + "/definitions/broken.yaml")
+      << "entities:\n  - name: rider\n    joins: [x]\n";
   ProcessResult broken = Ff({"apply"});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_NE(broken.stderr_text.find("definitions/broken.yaml:3"), std::string::npos)

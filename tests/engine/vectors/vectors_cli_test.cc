@@ -16,11 +16,6 @@ namespace {
 using testutil::ProcessResult;
 using testutil::RunProcess;
 
-std::string BinaryDir() {
-  const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
-  return dir ? dir : FEATUREFORGE_TEST_BINARY_DIR;
-}
-
 class VectorsCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -73,7 +68,7 @@ b4,Harbour Lights,M. Quay,A detective story in a foggy fishing town,2024-03-01T0
   }
 
   ProcessResult Ff(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/worker/featureforge", "--repo",
+    std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge", "--repo",
                                      tmp_.Join("repo")};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
@@ -131,8 +126,8 @@ TEST_F(VectorsCliTest, FeatureServerRetrievesDocuments) {
   ASSERT_EQ(Ff({"materialize", "2024-01-01T00:00:00Z", "2024-12-31T00:00:00Z"}).exit_code, 0);
   const std::string port_file = tmp_.Join("port");
   testutil::BackgroundProcess server(
-      {BinaryDir() + "/worker/featureforge", "--repo", tmp_.Join("repo"), "serve", "--port", "0",
-       "--port-file", port_file},
+      {testutil::BuildDir() + "/worker/featureforge", "--repo", tmp_.Join("repo"), "serve",
+       "--port", "0", "--port-file", port_file},
       tmp_.Join("server.log"));
   std::string port;
   for (int i = 0; i < 200 && port.empty(); ++i) {

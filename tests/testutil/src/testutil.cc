@@ -434,4 +434,14 @@ void RedisServer::Stop() {
 
 std::string RedisServer::Log() const { return dir_ ? ReadFile(dir_->Join("redis.log")) : ""; }
 
+std::string BuildDir() {
+  const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
+  return dir != nullptr ? dir : FEATUREFORGE_TEST_BINARY_DIR;
+}
+
+std::string SourceDir() {
+  const char* dir = std::getenv("FEATUREFORGE_SOURCE_DIR");
+  return dir != nullptr ? dir : FEATUREFORGE_TEST_SOURCE_DIR;
+}
+
 }  // namespace featureforge::testutil

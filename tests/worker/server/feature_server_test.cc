@@ -24,15 +24,6 @@ using testing::HttpResult;
 using testutil::ProcessResult;
 using testutil::RunProcess;
 
-std::string BinaryDir() {
-  const char* dir = std::getenv("FEATUREFORGE_BINARY_DIR");
-  return dir ? dir : FF_TEST_BINARY_DIR;
-}
-std::string SourceDir() {
-  const char* dir = std::getenv("FEATUREFORGE_SOURCE_DIR");
-  return dir ? dir : FF_TEST_SOURCE_DIR;
-}
-
 json ParseOrFail(const HttpResult& r) {
   json body = json::parse(r.body, nullptr, false);
   if (body.is_discarded()) ADD_FAILURE() << "not JSON (status " << r.status << "): " << r.body;
@@ -43,13 +34,14 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     repo_ = tmp_.Join("driver_ranking");
-    fs::copy(SourceDir() + "/examples/driver_ranking", repo_, fs::copy_options::recursive);
+    fs::copy(testutil::SourceDir() + "/examples/driver_ranking", repo_,
+             fs::copy_options::recursive);
     fs::remove_all(repo_ + "/data");
     const int64_t hour = 3600 * kMicrosPerSecond;
     end_ = SystemClock().Now() / hour * hour;
     ProcessResult gen =
-        RunProcess({BinaryDir() + "/examples/ff-sample-data", "--repo", repo_, "--drivers", "40",
-                    "--days", "4", "--end", FormatTimestamp(end_)});
+        RunProcess({testutil::BuildDir() + "/examples/ff-sample-data", "--repo", repo_, "--drivers",
+                    "40", "--days", "4", "--end", FormatTimestamp(end_)});
     ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
     if (GetParam() == "redis") {
       std::string error = redis_.Start();
@@ -72,7 +64,8 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   ProcessResult Ff(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/worker/featureforge", "--repo", repo_};
+    std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge", "--repo",
+                                     repo_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -85,7 +78,7 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
   // Starts `featureforge serve` on port 0 and waits for the port it reports.
   void StartServer(std::vector<std::string> extra = {}) {
     const std::string port_file = tmp_.Join("port-" + std::to_string(++servers_started_));
-    std::vector<std::string> argv = {BinaryDir() + "/worker/featureforge",
+    std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge",
                                      "--repo",
                                      repo_,
                                      "--log-level",

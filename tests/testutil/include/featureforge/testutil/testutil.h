@@ -116,6 +116,11 @@ class RedisServer {
   std::unique_ptr<BackgroundProcess> process_;
 };
 
+// The build tree and source tree of this build ($FEATUREFORGE_BINARY_DIR /
+// $FEATUREFORGE_SOURCE_DIR override them), for tests that run built binaries or read examples/.
+std::string BuildDir();
+std::string SourceDir();
+
 // Absolute path of an executable found in PATH, or empty.
 std::string FindInPath(const std::string& name);
 
