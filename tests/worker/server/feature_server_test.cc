@@ -60,7 +60,9 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     // SIGTERM drains and exits 0.
-    if (server_) EXPECT_EQ(server_->Stop(), 0) << ServerLog();
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << ServerLog();
+    }
   }
 
   ProcessResult Ff(std::vector<std::string> args) {
