@@ -204,8 +204,15 @@ HttpResponse ApiServer::Create(const HttpRequest& request, const Target& target)
     json& spec = body["spec"];
     std::string ip = spec.value("clusterIP", "");
     if (ip.empty()) {
-      uint32_t n = next_cluster_ip_++;
-      ip = "10.96." + std::to_string((n >> 8) & 255) + "." + std::to_string(n & 255);
+      if (next_cluster_ip_ >= options_.service_ip_count) {
+        return ErrorResponse(InvalidError(
+            type, name,
+            json::array({Cause("FieldValueInvalid", "spec.clusterIP",
+                               "the service cluster IP range is exhausted")})));
+      }
+      uint32_t a = options_.service_ip_base + next_cluster_ip_++;
+      ip = std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+           std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
       spec["clusterIP"] = ip;
     }
     spec["clusterIPs"] = json::array({ip});

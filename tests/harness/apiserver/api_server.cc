@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -43,6 +44,25 @@ std::vector<std::string> SplitPath(const std::string& path) {
 }
 
 }  // namespace
+
+bool ParseServiceIpRange(const std::string& cidr, uint32_t* base, uint32_t* count,
+                         std::string* error) {
+  unsigned a = 0, b = 0, c = 0, d = 0, prefix = 0;
+  char tail = 0;
+  if (std::sscanf(cidr.c_str(), "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &prefix, &tail) != 5 ||
+      a > 255 || b > 255 || c > 255 || d > 255) {
+    *error = "'" + cidr + "' is not an IPv4 CIDR like 10.96.0.0/16";
+    return false;
+  }
+  if (prefix < 8 || prefix > 28) {
+    *error = "prefix length of '" + cidr + "' must be in [8, 28]";
+    return false;
+  }
+  uint32_t mask = prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
+  *base = ((a << 24) | (b << 16) | (c << 8) | d) & mask;
+  *count = uint32_t(1) << (32 - prefix);
+  return true;
+}
 
 ApiServer::ApiServer(ApiServerOptions options) : options_(std::move(options)) {
   for (auto& t : BuiltinResourceTypes()) types_.push_back(std::make_shared<ResourceType>(t));

@@ -24,7 +24,15 @@ struct ApiServerOptions {
   size_t watch_history = 10000;       // events kept for watch resume; older RVs get 410
   int bookmark_interval_seconds = 5;  // BOOKMARK cadence on watches that allow them
   std::string token;                  // bearer token required on API requests ("" = none)
+  // Services get cluster IPs base+10, base+11, ... of this IPv4 range (--service-cluster-ip-range;
+  // tests use a loopback range such as 127.96.0.0/16 so ff-kube-proxy can listen on them).
+  uint32_t service_ip_base = (10u << 24) | (96u << 16);
+  uint32_t service_ip_count = 1u << 16;
 };
+
+// Parses an IPv4 CIDR ("10.96.0.0/16", prefix 8..28) into its first address and size.
+bool ParseServiceIpRange(const std::string& cidr, uint32_t* base, uint32_t* count,
+                         std::string* error);
 
 class ApiServer {
  public:

@@ -64,7 +64,20 @@ int main(int argc, char** argv) {
   app.add_option("--watch-history", options.watch_history, "change events kept for watch resume");
   app.add_option("--bookmark-interval", options.bookmark_interval_seconds,
                  "seconds between watch BOOKMARKs");
+  std::string service_range = "10.96.0.0/16";
+  app.add_option("--service-cluster-ip-range", service_range,
+                 "IPv4 CIDR Service clusterIPs are allocated from (tests: a loopback range such "
+                 "as 127.96.0.0/16, which ff-kube-proxy serves)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  {
+    std::string error;
+    if (!ffharness::ParseServiceIpRange(service_range, &options.service_ip_base,
+                                        &options.service_ip_count, &error)) {
+      std::cerr << "ff-apiserver: --service-cluster-ip-range: " << error << "\n";
+      return 2;
+    }
+  }
 
   // Block the stop signals before any thread starts, so sigwait below receives them.
   sigset_t stop_signals;
