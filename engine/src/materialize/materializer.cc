@@ -1,5 +1,9 @@
 #include "featureforge/materialize/materializer.h"
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "featureforge/offline/duck_values.h"
@@ -49,42 +53,109 @@ Result<std::vector<int64_t>> QueryInts(offline::DuckConnection& connection,
   return values;
 }
 
+// Writes chunks to the store on a background thread while the caller fills the next one, so
+// DuckDB scanning and value conversion overlap the store's work (serialization, network, B-tree).
+// At most two chunks exist at a time (one being written, one being filled): memory stays bounded
+// by the chunk size. Stats and progress are collected on the caller's thread when a written
+// chunk is handed back, in chunk order.
 class ChunkWriter {
  public:
   ChunkWriter(online::OnlineStore& store, const online::ViewSpec& spec,
               const MaterializeOptions& options, int64_t total, ViewMaterialization* result)
       : store_(store), spec_(spec), options_(options), total_(total), result_(result) {
     buffer_.reserve(static_cast<size_t>(std::min<int64_t>(options.chunk_size, 1 << 16)));
+    if (options_.overlap_writes) thread_ = std::thread([this] { WriterLoop(); });
+  }
+  ~ChunkWriter() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
   }
 
   // `source_rows`: how many rows of the window this entity's row stands for.
   Status Add(online::WriteRow row, int64_t source_rows) {
     buffer_.push_back(std::move(row));
     buffered_source_rows_ += source_rows;
-    if (static_cast<int64_t>(buffer_.size()) >= options_.chunk_size) return Flush();
+    if (static_cast<int64_t>(buffer_.size()) >= options_.chunk_size) return Submit();
     return Status::OK();
   }
 
-  Status Flush() {
+  // Writes what is buffered and waits until every chunk is written; the first error wins.
+  Status Finish() {
+    FF_RETURN_IF_ERROR(Submit());
+    return WaitForInFlight();
+  }
+
+ private:
+  // Hands the buffered rows to the writer (after the previous chunk is done) and keeps going.
+  Status Submit() {
     if (buffer_.empty()) return Status::OK();
-    auto stats = store_.Write(spec_, buffer_);
-    if (!stats.ok()) {
-      return stats.status().WithContext("view '" + spec_.view + "': writing chunk " +
-                                        std::to_string(result_->chunks_written + 1) + " (" +
-                                        std::to_string(buffer_.size()) + " rows) to " +
-                                        store_.Describe());
-    }
-    result_->entities_written += stats->rows_written;
-    result_->rows_skipped_stale += stats->rows_skipped_stale;
-    result_->chunks_written++;
-    source_rows_done_ += buffered_source_rows_;
+    FF_RETURN_IF_ERROR(WaitForInFlight());
+    in_flight_.swap(buffer_);
+    in_flight_source_rows_ = buffered_source_rows_;
     buffered_source_rows_ = 0;
     buffer_.clear();
+    if (!thread_.joinable()) {
+      in_flight_result_ = store_.Write(spec_, in_flight_);
+      has_in_flight_ = true;
+      return WaitForInFlight();
+    }
+    has_in_flight_ = true;
+    {
+      std::lock_guard lock(mu_);
+      job_pending_ = true;
+      in_flight_done_ = false;
+    }
+    cv_.notify_all();
+    return Status::OK();
+  }
+
+  // Waits for the chunk being written (if any) and accounts for it.
+  Status WaitForInFlight() {
+    if (!has_in_flight_) return Status::OK();
+    if (thread_.joinable()) {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return in_flight_done_; });
+    }
+    has_in_flight_ = false;
+    const size_t rows = in_flight_.size();
+    in_flight_.clear();
+    if (!in_flight_result_.ok()) {
+      return in_flight_result_.status().WithContext("view '" + spec_.view + "': writing chunk " +
+                                                    std::to_string(result_->chunks_written + 1) +
+                                                    " (" + std::to_string(rows) + " rows) to " +
+                                                    store_.Describe());
+    }
+    result_->entities_written += in_flight_result_->rows_written;
+    result_->rows_skipped_stale += in_flight_result_->rows_skipped_stale;
+    result_->chunks_written++;
+    source_rows_done_ += in_flight_source_rows_;
     if (options_.progress) options_.progress(source_rows_done_, total_);
     return Status::OK();
   }
 
- private:
+  void WriterLoop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stop_ || job_pending_; });
+      if (job_pending_) {  // finish a submitted chunk even when stopping
+        job_pending_ = false;
+        lock.unlock();
+        Result<online::WriteStats> written = store_.Write(spec_, in_flight_);
+        lock.lock();
+        in_flight_result_ = std::move(written);
+        in_flight_done_ = true;
+        cv_.notify_all();
+        continue;
+      }
+      if (stop_) return;
+    }
+  }
+
   online::OnlineStore& store_;
   const online::ViewSpec& spec_;
   const MaterializeOptions& options_;
@@ -93,6 +164,20 @@ class ChunkWriter {
   std::vector<online::WriteRow> buffer_;
   int64_t buffered_source_rows_ = 0;
   int64_t source_rows_done_ = 0;
+
+  // The chunk being written. `in_flight_` and `in_flight_result_` belong to the writer thread
+  // from Submit until it sets `in_flight_done_` (under mu_); the caller touches them only after
+  // waiting for that.
+  std::vector<online::WriteRow> in_flight_;
+  int64_t in_flight_source_rows_ = 0;
+  Result<online::WriteStats> in_flight_result_ = online::WriteStats{};
+  bool has_in_flight_ = false;  // caller's view: a chunk was submitted and not yet accounted
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool job_pending_ = false;  // submitted, not yet taken by the writer thread
+  bool in_flight_done_ = true;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 // Streams the latest row per key of one pass into `writer`.
@@ -142,6 +227,37 @@ Status StreamLatestRows(offline::DuckConnection& connection, const std::string& 
     }
   }
 }
+
+// Rows of the window one pass holds for choosing the latest row per key (see rows_per_pass).
+constexpr int64_t kPassRowsPerChunkRow = 250;
+constexpr int64_t kMinRowsPerPass = 100'000;
+// DuckDB memory per row of a pass (a typed row of keys, timestamps and ~10 features plus the
+// window's sort state), and a floor for tiny passes.
+constexpr int64_t kPassBytesPerRow = 128;
+constexpr int64_t kMinPassMemoryBytes = int64_t{32} << 20;
+
+int64_t RowsPerPass(const MaterializeOptions& options) {
+  if (options.rows_per_pass >= 0) return options.rows_per_pass;
+  return std::max(kMinRowsPerPass, options.chunk_size * kPassRowsPerChunkRow);
+}
+
+// Sets a DuckDB setting for a scope and resets it to the database default afterwards.
+class DuckSettingGuard {
+ public:
+  DuckSettingGuard(offline::DuckConnection& connection, std::string name, const std::string& value)
+      : connection_(connection), name_(std::move(name)) {
+    status_ = connection_.Execute("SET " + name_ + " = " + offline::QuoteLiteral(value));
+  }
+  ~DuckSettingGuard() {
+    if (status_.ok()) (void)connection_.Execute("RESET " + name_);
+  }
+  Status status() const { return status_; }
+
+ private:
+  offline::DuckConnection& connection_;
+  std::string name_;
+  Status status_;
+};
 
 Status Validate(const repo::FeatureView& view, const Window& window, const Partition& partition,
                 const MaterializeOptions& options) {
@@ -245,10 +361,19 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
     spec.feature_types.push_back(field->type);
   }
 
-  const int64_t passes =
-      options.rows_per_pass > 0 && result.rows_read > options.rows_per_pass
-          ? (result.rows_read + options.rows_per_pass - 1) / options.rows_per_pass
-          : 1;
+  const int64_t rows_per_pass = RowsPerPass(options);
+  const int64_t passes = rows_per_pass > 0 && result.rows_read > rows_per_pass
+                             ? (result.rows_read + rows_per_pass - 1) / rows_per_pass
+                             : 1;
+  // Without a configured offline_store.memory_limit, DuckDB may use most of the machine's RAM
+  // for one pass; bound it by the pass size (it spills to the store's temp_directory beyond).
+  std::optional<DuckSettingGuard> memory_guard;
+  if (repo.config.offline_store.memory_limit.empty() && rows_per_pass > 0) {
+    const int64_t budget = std::max<int64_t>(kMinPassMemoryBytes, rows_per_pass * kPassBytesPerRow);
+    memory_guard.emplace(offline.connection(), "memory_limit",
+                         std::to_string(budget / (1024 * 1024)) + "MiB");
+    if (Status s = memory_guard->status(); !s.ok()) return s.WithContext(context);
+  }
   ChunkWriter writer(store, spec, options, result.rows_read, &result);
   for (int64_t pass = 0; pass < passes; ++pass) {
     std::string pass_where = where;
@@ -269,7 +394,7 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
     if (!streamed.ok()) return streamed.WithContext(context);
     result.passes++;
   }
-  FF_RETURN_IF_ERROR(writer.Flush());
+  FF_RETURN_IF_ERROR(writer.Finish());
 
   result.message = "view '" + view.name + "' window " + window.ToString() + " partition " +
                    partition.ToString() + ": " + std::to_string(result.rows_read) + " rows read, " +

@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <mutex>
+#include <numeric>
 
 #include "featureforge/online/serialization.h"
+#include "redis_dump.h"
 #include "store_util.h"
 
 namespace featureforge::online {
@@ -199,15 +202,43 @@ class RedisOnlineStore final : public OnlineStore {
   // The error of a failed round trip; drops the connection so the next call reconnects.
   Status ConnectionError(const std::string& during);
   Result<Reply> Call(Command& cmd, const std::string& during);
+  // Compare-and-set through the write script for rows[indices[i]].
   Result<WriteStats> WriteOnce(const ViewSpec& view, std::span<const WriteRow> rows,
-                               bool* noscript);
+                               std::span<const size_t> indices, bool* noscript);
+  // The fast path for keys that do not exist yet: RESTORE without REPLACE (see redis_dump.h).
+  // Counts created keys in `stats`; rows whose key exists (BUSYKEY) go to `remaining`.
+  Status RestoreNewKeys(const ViewSpec& view, std::span<const WriteRow> rows, WriteStats* stats,
+                        std::vector<size_t>* remaining);
 
   RedisStoreOptions options_;
   std::string describe_;
   std::mutex mu_;
   Context ctx_;
   std::string write_sha_;
+  // False once the server refused a RESTORE payload (Redis < 7.0, RESTORE not allowed): every
+  // row then goes through the script.
+  bool restore_supported_ = true;
+  // Write calls left that skip the RESTORE attempt: set when most keys of a call existed
+  // already (re-materializing), so their payloads are not built for nothing.
+  int restore_skip_calls_ = 0;
 };
+
+// RESTOREs per write(2) while building a call's pipeline: the server starts on the first
+// rows while the rest are still being encoded.
+constexpr size_t kRestoreRowsPerFlush = 512;
+// After a call where more than half the keys existed, this many calls go straight to the script.
+constexpr int kRestoreSkipCalls = 16;
+
+// True when a view's field names are distinct (a RESTORE payload must not repeat a field;
+// HSET would simply overwrite, so the script path is used otherwise).
+bool FieldsAreDistinct(const std::vector<std::string>& fields, const std::string& ts_field,
+                       const std::string& order_field) {
+  std::vector<std::string_view> all(fields.begin(), fields.end());
+  all.push_back(ts_field);
+  all.push_back(order_field);
+  std::sort(all.begin(), all.end());
+  return std::adjacent_find(all.begin(), all.end()) == all.end();
+}
 
 Status RedisOnlineStore::ConnectionError(const std::string& during) {
   std::string detail = ctx_ && ctx_->errstr[0] ? ctx_->errstr : "connection lost";
@@ -273,7 +304,7 @@ Result<Reply> RedisOnlineStore::Call(Command& cmd, const std::string& during) {
 }
 
 Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<const WriteRow> rows,
-                                               bool* noscript) {
+                                               std::span<const size_t> indices, bool* noscript) {
   *noscript = false;
   FF_RETURN_IF_ERROR(EnsureConnected());
   const std::vector<std::string> fields = FeatureFields(view);
@@ -289,8 +320,8 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
   std::vector<std::string> row_args(kRowsPerScriptCall * (3 + nf));
   std::vector<std::pair<size_t, size_t>> calls;  // [begin, end) rows per pipelined call
   Command cmd;
-  for (size_t begin = 0; begin < rows.size(); begin += kRowsPerScriptCall) {
-    const size_t end = std::min(rows.size(), begin + kRowsPerScriptCall);
+  for (size_t begin = 0; begin < indices.size(); begin += kRowsPerScriptCall) {
+    const size_t end = std::min(indices.size(), begin + kRowsPerScriptCall);
     const size_t n = end - begin;
     cmd.Clear();
     cmd.Add("EVALSHA");
@@ -299,7 +330,7 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
     cmd.Add(key_count);
     for (size_t i = 0; i < n; ++i) {
       keys[i].clear();
-      SerializeEntityKeyTo(rows[begin + i].entity_key, &keys[i]);
+      SerializeEntityKeyTo(rows[indices[begin + i]].entity_key, &keys[i]);
       keys[i].append(view.project);
       cmd.Add(keys[i]);
     }
@@ -309,7 +340,7 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
     cmd.Add(num_features);
     for (const auto& f : fields) cmd.Add(f);
     for (size_t i = 0; i < n; ++i) {
-      const WriteRow& row = rows[begin + i];
+      const WriteRow& row = rows[indices[begin + i]];
       std::string* a = &row_args[i * (3 + nf)];
       a[0] = OrderKey(row.event_ts, row.created_ts);
       a[1] = std::to_string(row.event_ts);
@@ -331,7 +362,8 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
     void* raw = nullptr;
     if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
       return ConnectionError(during + " (" + std::to_string(begin) + " of " +
-                             std::to_string(rows.size()) + " rows acknowledged)");
+                             std::to_string(indices.size()) +
+                             " compare-and-set rows acknowledged)");
     }
     Reply reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_INTEGER) {
@@ -343,12 +375,82 @@ Result<WriteStats> RedisOnlineStore::WriteOnce(const ViewSpec& view, std::span<c
       if (text.starts_with("NOSCRIPT")) *noscript = true;
       first_error = Status::FailedPrecondition(
           "redis server " + options_.host + ":" + std::to_string(options_.port) + " " + during +
-          " (rows " + std::to_string(begin) + ".." + std::to_string(end - 1) + ", first key " +
-          rows[begin].entity_key.ToString() + "): " + text);
+          " (rows " + std::to_string(indices[begin]) + ".." + std::to_string(indices[end - 1]) +
+          ", first key " + rows[indices[begin]].entity_key.ToString() + "): " + text);
     }
   }
   if (!first_error.ok()) return first_error;
   return stats;
+}
+
+Status RedisOnlineStore::RestoreNewKeys(const ViewSpec& view, std::span<const WriteRow> rows,
+                                        WriteStats* stats, std::vector<size_t>* remaining) {
+  FF_RETURN_IF_ERROR(EnsureConnected());
+  const std::vector<std::string> fields = FeatureFields(view);
+  const size_t nf = fields.size();
+  const std::string ts_field = RedisTimestampField(view.view);
+  const std::string order_field = OrderField(view.view);
+  const std::string ttl_ms = std::to_string(options_.key_ttl_seconds * 1000);
+  const std::string during = "write of view " + view.view;
+
+  std::string pipeline, key, payload, scratch, ts_bytes, order;
+  std::vector<std::string> values(nf);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs(2 + nf);
+  for (size_t f = 0; f < nf; ++f) pairs[2 + f].first = fields[f];
+  pairs[0].first = ts_field;
+  pairs[1].first = order_field;
+  pipeline.reserve(std::min(rows.size(), kRestoreRowsPerFlush) * 256);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const WriteRow& row = rows[i];
+    key.clear();
+    SerializeEntityKeyTo(row.entity_key, &key);
+    key.append(view.project);
+    ts_bytes = EncodeTimestampProto(row.event_ts);
+    order = OrderKey(row.event_ts, row.created_ts);
+    pairs[0].second = ts_bytes;
+    pairs[1].second = order;
+    for (size_t f = 0; f < nf; ++f) {
+      values[f].clear();
+      EncodeValueProtoTo(row.values[f], &values[f]);
+      pairs[2 + f].second = values[f];
+    }
+    payload.clear();
+    AppendHashDumpPayload(pairs, &payload, &scratch);
+    AppendRespCommand({"RESTORE", key, ttl_ms, payload}, &pipeline);
+    if ((i + 1) % kRestoreRowsPerFlush == 0 || i + 1 == rows.size()) {
+      if (redisAppendFormattedCommand(ctx_.get(), pipeline.data(), pipeline.size()) != REDIS_OK) {
+        return ConnectionError(during);
+      }
+      pipeline.clear();
+      int done = 0;
+      while (!done) {
+        if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) {
+          return ConnectionError(during + " (sending row " + std::to_string(i) + ")");
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+      return ConnectionError(during + " (" + std::to_string(i) + " of " +
+                             std::to_string(rows.size()) + " new-key rows acknowledged)");
+    }
+    Reply reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_STATUS) {
+      stats->rows_written++;
+      continue;
+    }
+    // BUSYKEY: the key exists (another view of the entity, an earlier run, a concurrent
+    // writer): compare-and-set it. Any other refusal (an old server, RESTORE not allowed)
+    // turns the fast path off for this store; the row still gets written by the script.
+    remaining->push_back(i);
+    std::string_view text = reply->type == REDIS_REPLY_ERROR
+                                ? std::string_view(reply->str, reply->len)
+                                : std::string_view("unexpected reply");
+    if (!text.starts_with("BUSYKEY")) restore_supported_ = false;
+  }
+  return Status::OK();
 }
 
 Result<WriteStats> RedisOnlineStore::Write(const ViewSpec& view, std::span<const WriteRow> rows) {
@@ -356,15 +458,32 @@ Result<WriteStats> RedisOnlineStore::Write(const ViewSpec& view, std::span<const
   if (rows.empty()) return WriteStats{};
   std::lock_guard lock(mu_);
   SigpipeGuard guard;
+  WriteStats stats;
+  std::vector<size_t> remaining;
+  const bool try_restore =
+      restore_supported_ && restore_skip_calls_ == 0 &&
+      FieldsAreDistinct(FeatureFields(view), RedisTimestampField(view.view), OrderField(view.view));
+  if (try_restore) {
+    FF_RETURN_IF_ERROR(RestoreNewKeys(view, rows, &stats, &remaining));
+    if (remaining.size() * 2 > rows.size()) restore_skip_calls_ = kRestoreSkipCalls;
+  } else {
+    if (restore_skip_calls_ > 0) --restore_skip_calls_;
+    remaining.resize(rows.size());
+    std::iota(remaining.begin(), remaining.end(), size_t{0});
+  }
+  if (remaining.empty()) return stats;
   bool noscript = false;
-  auto result = WriteOnce(view, rows, &noscript);
+  auto result = WriteOnce(view, rows, remaining, &noscript);
   if (!result.ok() && noscript) {
-    // The server lost its script cache (restart, SCRIPT FLUSH): reload and redo the chunk,
+    // The server lost its script cache (restart, SCRIPT FLUSH): reload and redo these rows,
     // which is safe because writes are monotonic.
     ctx_.reset();
-    result = WriteOnce(view, rows, &noscript);
+    result = WriteOnce(view, rows, remaining, &noscript);
   }
-  return result;
+  if (!result.ok()) return result.status();
+  stats.rows_written += result->rows_written;
+  stats.rows_skipped_stale += result->rows_skipped_stale;
+  return stats;
 }
 
 Result<std::vector<ReadRow>> RedisOnlineStore::Read(const ViewSpec& view,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -398,6 +399,84 @@ TEST_F(MaterializerTest, IncrementalRunsReadEveryRowExactlyOnce) {
   }
   EXPECT_EQ(rows_read, 48);
   EXPECT_EQ(Stored().size(), 48u);
+}
+
+// Counts Write calls and fails the `fail_on`-th one (1-based); the others go to `inner`.
+class CountingStore : public online::OnlineStore {
+ public:
+  CountingStore(online::OnlineStore& inner, int fail_on) : inner_(inner), fail_on_(fail_on) {}
+  Result<online::WriteStats> Write(const online::ViewSpec& view,
+                                   std::span<const online::WriteRow> rows) override {
+    if (++calls_ == fail_on_) return Status::Unavailable("counting store: injected failure");
+    return inner_.Write(view, rows);
+  }
+  Result<std::vector<online::ReadRow>> Read(const online::ViewSpec& view,
+                                            std::span<const EntityKey> keys) override {
+    return inner_.Read(view, keys);
+  }
+  Status DeleteView(const std::string& project, const std::string& view) override {
+    return inner_.DeleteView(project, view);
+  }
+  std::string Describe() const override { return "counting:"; }
+  int calls() const { return calls_; }
+
+ private:
+  online::OnlineStore& inner_;
+  int fail_on_;
+  std::atomic<int> calls_ = 0;
+};
+
+TEST_F(MaterializerTest, OverlappedWritesMatchSequentialWrites) {
+  SetUpStats(
+      "SELECT CAST(i % 1500 AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' + to_seconds(i) AS "
+      "event_timestamp, NULL::TIMESTAMP AS created, CAST(i AS DOUBLE) AS rate FROM range(6000) "
+      "t(i)");
+  std::vector<std::pair<int64_t, int64_t>> progress[2];
+  std::map<std::string, InMemoryOnlineStore::Stored> stored[2];
+  ViewMaterialization results[2];
+  for (int overlap = 0; overlap < 2; ++overlap) {
+    InMemoryOnlineStore store;
+    MaterializeOptions options;
+    options.chunk_size = 64;
+    options.rows_per_pass = 2500;  // several passes, each streaming into the same writer
+    options.overlap_writes = overlap == 1;
+    options.progress = [&, overlap](int64_t done, int64_t total) {
+      progress[overlap].emplace_back(done, total);
+    };
+    results[overlap] =
+        ValueOrDie(MaterializeView(*offline_, repo_, View(), {}, {}, store, options));
+    stored[overlap] = store.Table("test_project", "stats_view");
+  }
+  EXPECT_EQ(results[1].entities_written, 1500);
+  EXPECT_EQ(results[0].entities_written, results[1].entities_written);
+  EXPECT_EQ(results[0].chunks_written, results[1].chunks_written);
+  EXPECT_EQ(results[0].passes, results[1].passes);
+  EXPECT_EQ(progress[0], progress[1]);
+  ASSERT_FALSE(progress[1].empty());
+  EXPECT_EQ(progress[1].back(), (std::pair<int64_t, int64_t>{6000, 6000}));
+  ASSERT_EQ(stored[0].size(), stored[1].size());
+  for (const auto& [key, row] : stored[0]) {
+    EXPECT_EQ(stored[1].at(key).values, row.values) << key;
+    EXPECT_EQ(stored[1].at(key).event_ts, row.event_ts) << key;
+  }
+}
+
+TEST_F(MaterializerTest, AFailedOverlappedWriteStopsTheRunAtThatChunk) {
+  SetUpStats(
+      "SELECT CAST(i AS BIGINT) AS driver_id, TIMESTAMP '2024-01-01' AS event_timestamp, "
+      "NULL::TIMESTAMP AS created, 1.0 AS rate FROM range(1000) t(i)");
+  CountingStore store(store_, /*fail_on=*/3);
+  MaterializeOptions options;
+  options.chunk_size = 10;
+  auto result = MaterializeView(*offline_, repo_, View(), {}, {}, store, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(result.status().message().find("writing chunk 3 (10 rows) to counting:"),
+            std::string::npos)
+      << result.status().ToString();
+  // Nothing is written after the failed chunk: the chunk being filled meanwhile is dropped.
+  EXPECT_EQ(store.calls(), 3);
+  EXPECT_EQ(store_.batch_sizes().size(), 2u);
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(store.ok()) << store.status().ToString();
       store_ = std::move(store).value();
     } else {
-      std::string error = redis_.Start();
+      // Deep validation of DUMP payloads: a malformed RESTORE of a new key fails loudly here.
+      std::string error = redis_.Start({"--sanitize-dump-payload", "yes"});
       ASSERT_EQ(error, "") << error;
       RedisStoreOptions options;
       options.port = redis_.port();

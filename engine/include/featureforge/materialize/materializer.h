@@ -65,8 +65,14 @@ struct MaterializeOptions {
   bool recompute_path = true;
   // Bounded memory: finding the latest row per key holds the rows being compared, so a window
   // with more rows than this is processed in ceil(rows / rows_per_pass) passes, each over the
-  // keys of one hash bucket (one extra scan of the data per pass). 0 = always one pass.
-  int64_t rows_per_pass = 1'000'000;
+  // keys of one hash bucket (one extra scan of the data per pass). 0 = always one pass;
+  // -1 (default) = 250 x chunk_size, at least 100,000, so memory follows the chunk size.
+  // Unless the repo sets offline_store.memory_limit, DuckDB's memory_limit is held to
+  // max(32 MiB, 128 B x rows_per_pass) during the run (beyond it DuckDB spills to disk).
+  int64_t rows_per_pass = -1;
+  // Write chunk i on a background thread while chunk i+1 is read and converted (at most two
+  // chunks in memory). The store sees one Write call at a time, in chunk order, either way.
+  bool overlap_writes = true;
 };
 
 struct ViewMaterialization {

@@ -6,13 +6,19 @@
 // created ts) as 32 hex digits that sort like the numbers, so equal event timestamps can be
 // ordered by created timestamp and the write script compares plain strings.
 //
-// Writes: one pipeline per Write call of EVALSHA calls, each carrying up to 128 rows to a Lua
-// script that, per key, compares the stored order (or, for rows Feast wrote, the decoded
-// `_ts:<view>`) with the new row and HSETs (+ EXPIRE with a key TTL) only a newer row — atomic
-// per key, one round trip per chunk. Measured against Feast's HMGET-pass-then-HSET-pass on this
-// machine (200k rows x 10 features, loaded box): the script costs ~1.5x the server CPU of the
-// two passes but needs one round trip instead of two and cannot lose a race with a concurrent
-// writer of the same key, which the two-pass scheme can (Feast documents that race); we pick it.
+// Writes, per Write call:
+//  1. New keys: one pipelined `RESTORE key ttl payload` per row (no REPLACE), the payload being
+//     the DUMP form of the whole hash (listpack, Redis >= 7.0). The server creates the key in
+//     one step — the cost of a SET of the same bytes — or answers BUSYKEY when the key exists,
+//     so this path can never replace anything, whoever else is writing.
+//  2. Rows whose key existed (another view of the entity, an earlier run, a concurrent writer):
+//     pipelined EVALSHA calls of up to 128 rows to a Lua script that, per key, compares the
+//     stored order (or, for rows Feast wrote, the decoded `_ts:<view>`) with the new row and
+//     HSETs (+ EXPIRE with a key TTL) only a newer row — atomic per key.
+// Together: an older row never replaces a newer one, against concurrent writers too (each key is
+// either created atomically or compared atomically). When most keys of a call existed, the next
+// calls go straight to the script; a server that refuses RESTORE (older than 7.0, command not
+// allowed) turns step 1 off for the store's lifetime.
 // Reads: one pipeline of HMGET per Read call (one round trip).
 // A server that goes away mid-call gives Unavailable naming the server; nothing is reported as
 // written. The connection is re-established on the next call.
