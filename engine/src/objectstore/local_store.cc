@@ -161,6 +161,51 @@ Result<std::string> LocalObjectStore::Get(const std::string& uri) {
   return out;
 }
 
+namespace {
+
+// Writes replace the file by rename, so a new write always means a new inode.
+std::string FileVersion(const struct stat& st) {
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_size);
+}
+
+}  // namespace
+
+Result<VersionedObject> LocalObjectStore::GetVersioned(const std::string& uri) {
+  FF_ASSIGN_OR_RETURN(std::string path, LocalPathFromUri(uri));
+  FF_ASSIGN_OR_RETURN(int raw_fd, OpenForRead(path, uri));
+  Fd fd(raw_fd);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return Status::IOError("checking " + path + ": " + ErrnoText(errno));
+  }
+  VersionedObject out;
+  out.version = FileVersion(st);
+  out.data.reserve(static_cast<size_t>(st.st_size));
+  char buffer[64 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("reading " + path + ": " + ErrnoText(errno));
+    }
+    if (n == 0) break;
+    out.data.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> LocalObjectStore::CurrentVersion(const std::string& uri) {
+  FF_ASSIGN_OR_RETURN(std::string path, LocalPathFromUri(uri));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
+    return Status::IOError("checking " + path + ": " + ErrnoText(errno));
+  }
+  return std::optional<std::string>(FileVersion(st));
+}
+
 Status LocalObjectStore::GetToFile(const std::string& uri, const std::string& local_path) {
   FF_ASSIGN_OR_RETURN(std::string path, LocalPathFromUri(uri));
   FF_ASSIGN_OR_RETURN(int raw_fd, OpenForRead(path, uri));

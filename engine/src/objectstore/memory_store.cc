@@ -9,7 +9,7 @@ Result<std::string> MemoryObjectStore::Get(const std::string& uri) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(uri);
   if (it == objects_.end()) return Status::NotFound("object not found: " + uri);
-  return it->second;
+  return it->second.data;
 }
 
 Status MemoryObjectStore::GetToFile(const std::string& uri, const std::string& local_path) {
@@ -17,12 +17,47 @@ Status MemoryObjectStore::GetToFile(const std::string& uri, const std::string& l
   return WriteFileAtomically(local_path, data);
 }
 
-Status MemoryObjectStore::Put(const std::string& uri, std::string_view data) {
+Status MemoryObjectStore::PutLocked(const std::string& uri, std::string_view data) {
   if (uri.empty()) return Status::InvalidArgument("object URI is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  objects_[uri] = std::string(data);
+  objects_[uri] = Object{std::string(data), next_generation_++};
   ++put_count_;
   return Status::OK();
+}
+
+Status MemoryObjectStore::Put(const std::string& uri, std::string_view data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PutLocked(uri, data);
+}
+
+Result<VersionedObject> MemoryObjectStore::GetVersioned(const std::string& uri) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(uri);
+  if (it == objects_.end()) return Status::NotFound("object not found: " + uri);
+  return VersionedObject{it->second.data, std::to_string(it->second.generation)};
+}
+
+Result<std::optional<std::string>> MemoryObjectStore::CurrentVersion(const std::string& uri) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(uri);
+  if (it == objects_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(std::to_string(it->second.generation));
+}
+
+Result<std::string> MemoryObjectStore::PutIfVersion(const std::string& uri, std::string_view data,
+                                                    const std::string& expected_version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(uri);
+  if (expected_version.empty() && it != objects_.end()) {
+    return Status::Conflict("conditional write of " + uri + ": the object already exists");
+  }
+  if (!expected_version.empty() &&
+      (it == objects_.end() || std::to_string(it->second.generation) != expected_version)) {
+    return Status::Conflict(
+        "conditional write of " + uri + ": expected version " + expected_version + ", found " +
+        (it == objects_.end() ? std::string("no object") : std::to_string(it->second.generation)));
+  }
+  FF_RETURN_IF_ERROR(PutLocked(uri, data));
+  return std::to_string(objects_[uri].generation);
 }
 
 Status MemoryObjectStore::PutFile(const std::string& uri, const std::string& local_path) {

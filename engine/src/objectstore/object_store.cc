@@ -68,6 +68,19 @@ Registry& GlobalRegistry() {
 
 }  // namespace
 
+Result<VersionedObject> ObjectStore::GetVersioned(const std::string& uri) {
+  return Status::NotSupported("versioned reads of " + uri + " by this object store");
+}
+
+Result<std::optional<std::string>> ObjectStore::CurrentVersion(const std::string& uri) {
+  return Status::NotSupported("object versions of " + uri + " by this object store");
+}
+
+Result<std::string> ObjectStore::PutIfVersion(const std::string& uri, std::string_view,
+                                              const std::string&) {
+  return Status::NotSupported("conditional writes of " + uri + " by this object store");
+}
+
 Result<ObjectUri> ParseObjectUri(std::string_view uri) {
   if (uri.empty()) return Status::InvalidArgument("object URI is empty");
   size_t scheme_end = SchemeEnd(uri);

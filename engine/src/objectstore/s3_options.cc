@@ -64,6 +64,15 @@ Result<S3Options> S3Options::FromEnvironment() {
   options.multipart_threshold = options.part_size;
   FF_RETURN_IF_ERROR(
       ParseInt64Env("FEATUREFORGE_S3_REQUEST_TIMEOUT_MS", 1, &options.request_timeout_ms));
+  const std::string conditional = Env("FEATUREFORGE_S3_CONDITIONAL_WRITES");
+  if (conditional == "on") {
+    options.conditional_writes = ConditionalWrites::kOn;
+  } else if (conditional == "off") {
+    options.conditional_writes = ConditionalWrites::kOff;
+  } else if (!conditional.empty() && conditional != "auto") {
+    return Status::InvalidArgument("environment variable FEATUREFORGE_S3_CONDITIONAL_WRITES='" +
+                                   conditional + "' must be auto, on or off");
+  }
   FF_RETURN_IF_ERROR(options.Validate());
   return options;
 }

@@ -2,6 +2,7 @@
 #include "featureforge/objectstore/s3_store.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -54,6 +57,25 @@ bool IsRetryableHttp(long status, const std::string& code) {
   return status == 500 || status == 502 || status == 503 || status == 504 || status == 429 ||
          code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
          code == "ServiceUnavailable" || code == "Throttling" || code == "ThrottlingException";
+}
+
+// S3's ETag of a single-part, unencrypted object: the quoted hex MD5 of its bytes.
+std::string SinglePartEtag(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  return "\"" + sigv4::HexEncode(std::string_view(reinterpret_cast<char*>(digest), length)) + "\"";
+}
+
+// Whether a server honours If-Match on PUT, per "<endpoint>|<bucket>", probed once per process
+// (S3ObjectStore instances come and go with OpenObjectStore).
+struct ConditionalSupportCache {
+  std::mutex mu;
+  std::map<std::string, bool> by_bucket;
+};
+ConditionalSupportCache& ConditionalSupport() {
+  static auto* cache = new ConditionalSupportCache();
+  return *cache;
 }
 
 std::string ErrorCode(const HttpResponse& response) {
@@ -191,6 +213,8 @@ class S3ObjectStore::Impl {
     Query query;
     std::string_view body;
     TempFile* download = nullptr;
+    // Sent as is, not signed (SigV4 requires only Host and x-amz-* to be signed).
+    std::vector<std::pair<std::string, std::string>> extra_headers;
   };
 
   // Sends `call`, retrying transient failures. Returns the final HTTP response (any status);
@@ -222,6 +246,8 @@ class S3ObjectStore::Impl {
         request.total_timeout_ms = options_.request_timeout_ms;
       }
       request.headers = SignedHeaders(&signing, payload_hash);
+      request.headers.insert(request.headers.end(), call.extra_headers.begin(),
+                             call.extra_headers.end());
       ++requests_sent_;
       response = PerformHttp(request);
 
@@ -319,6 +345,56 @@ class S3ObjectStore::Impl {
     });
   }
 
+  Result<VersionedObject> GetVersioned(const std::string& uri) {
+    FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
+    Call call{"GetObject", "GET", location};
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
+    if (!Ok(response)) return ErrorFor(call, response);
+    FF_ASSIGN_OR_RETURN(std::string etag, EtagOf(call, response));
+    return VersionedObject{std::move(response.http.body), std::move(etag)};
+  }
+
+  Result<std::optional<std::string>> CurrentVersion(const std::string& uri) {
+    FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
+    Call call{"HeadObject", "HEAD", location};
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
+    if (response.http.status == 404) return std::optional<std::string>();
+    if (!Ok(response)) return ErrorFor(call, response);
+    FF_ASSIGN_OR_RETURN(std::string etag, EtagOf(call, response));
+    return std::optional<std::string>(std::move(etag));
+  }
+
+  Result<std::string> PutIfVersion(const std::string& uri, std::string_view data,
+                                   const std::string& expected_version) {
+    FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
+    FF_RETURN_IF_ERROR(CheckConditionalWrites(location));
+    Call call{"PutObject (conditional)", "PUT", location};
+    call.body = data;
+    if (expected_version.empty()) {
+      call.extra_headers.emplace_back("If-None-Match", "*");
+    } else {
+      call.extra_headers.emplace_back("If-Match", expected_version);
+    }
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
+    if (Ok(response)) return EtagOf(call, response);
+    const long status = response.http.status;
+    const bool lost_race =
+        status == 412 || status == 409 ||
+        (status == 404 && !expected_version.empty() && ErrorCode(response.http) != "NoSuchBucket");
+    if (!lost_race) return ErrorFor(call, response);
+    if (response.attempts > 1) {
+      // A retried request may have failed its condition against our own earlier attempt.
+      auto current = CurrentVersion(uri);
+      if (current.ok() && current->has_value() && **current == SinglePartEtag(data)) {
+        return **current;
+      }
+    }
+    return Status::Conflict(ErrorFor(call, response).message() +
+                            (expected_version.empty()
+                                 ? " (expected no object)"
+                                 : " (expected version " + expected_version + ")"));
+  }
+
   Result<bool> Exists(const std::string& uri) {
     FF_ASSIGN_OR_RETURN(Location location, ParseS3Uri(uri, true));
     Call call{"HeadObject", "HEAD", location};
@@ -391,6 +467,58 @@ class S3ObjectStore::Impl {
                                                 call.location.key + "'"
                                           : call.location.Uri();
     return "S3 " + call.operation + " " + where;
+  }
+
+  Result<std::string> EtagOf(const Call& call, const Reply& reply) const {
+    auto etag = reply.http.headers.find("etag");
+    if (etag == reply.http.headers.end() || etag->second.empty()) {
+      return Status::Corruption(Describe(call) + ": reply has no ETag header");
+    }
+    return etag->second;
+  }
+
+  // OK when conditional writes to `location`'s bucket can be trusted (see S3Options).
+  Status CheckConditionalWrites(const Location& location) {
+    const std::string where = location.Uri();
+    switch (options_.conditional_writes) {
+      case S3Options::ConditionalWrites::kOn:
+        return Status::OK();
+      case S3Options::ConditionalWrites::kOff:
+        return Status::NotSupported("conditional writes to " + where +
+                                    " (FEATUREFORGE_S3_CONDITIONAL_WRITES=off)");
+      case S3Options::ConditionalWrites::kAuto:
+        break;
+    }
+    const std::string cache_key = options_.endpoint + "|" + location.bucket;
+    ConditionalSupportCache& cache = ConditionalSupport();
+    std::lock_guard<std::mutex> lock(cache.mu);  // one probe per bucket, also across threads
+    auto known = cache.by_bucket.find(cache_key);
+    if (known == cache.by_bucket.end()) {
+      FF_ASSIGN_OR_RETURN(bool honoured, ProbeConditionalWrites(location));
+      known = cache.by_bucket.emplace(cache_key, honoured).first;
+    }
+    if (known->second) return Status::OK();
+    return Status::NotSupported("conditional writes to " + where + ": the S3 server at " +
+                                options_.endpoint +
+                                " ignores If-Match on PutObject (probed once per process); set "
+                                "FEATUREFORGE_S3_CONDITIONAL_WRITES=on for servers known to "
+                                "honour it");
+  }
+
+  // Writes a sibling probe object, then overwrites it with an If-Match that cannot match: a
+  // server that checks answers 412, one that ignores the header answers 200.
+  Result<bool> ProbeConditionalWrites(const Location& target) {
+    Location probe{target.bucket, target.key + ".ff-conditional-write-probe"};
+    FF_RETURN_IF_ERROR(PutSingle(probe, "probe"));
+    Call call{"PutObject (conditional-write probe)", "PUT", probe};
+    call.body = "probe, overwritten";
+    call.extra_headers.emplace_back("If-Match", "\"00000000000000000000000000000000\"");
+    FF_ASSIGN_OR_RETURN(Reply response, Execute(call));
+    Call cleanup{"DeleteObject", "DELETE", probe};
+    (void)Execute(cleanup);  // best effort: a leftover probe object is harmless
+    if (response.http.status == 412) return true;
+    if (Ok(response)) return false;
+    return ErrorFor(call, response);
   }
 
   void SleepBeforeRetry(int attempt) {
@@ -499,6 +627,16 @@ Status S3ObjectStore::PutFile(const std::string& uri, const std::string& local_p
   return impl_->PutFile(uri, local_path);
 }
 Result<bool> S3ObjectStore::Exists(const std::string& uri) { return impl_->Exists(uri); }
+Result<VersionedObject> S3ObjectStore::GetVersioned(const std::string& uri) {
+  return impl_->GetVersioned(uri);
+}
+Result<std::optional<std::string>> S3ObjectStore::CurrentVersion(const std::string& uri) {
+  return impl_->CurrentVersion(uri);
+}
+Result<std::string> S3ObjectStore::PutIfVersion(const std::string& uri, std::string_view data,
+                                                const std::string& expected_version) {
+  return impl_->PutIfVersion(uri, data, expected_version);
+}
 Result<std::vector<std::string>> S3ObjectStore::List(const std::string& prefix_uri) {
   return impl_->List(prefix_uri);
 }

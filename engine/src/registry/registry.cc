@@ -1,68 +1,15 @@
 #include "featureforge/registry/registry.h"
 
-#include <fcntl.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "registry.pb.h"
 #include "registry_codec.h"
 
 namespace featureforge::registry {
 namespace {
-
-namespace fs = std::filesystem;
-
-// File layout: magic, payload length (u64 LE), CRC-32 of the payload (u32 LE), payload. Protobuf
-// alone parses many truncated or garbled files without complaint; the frame makes them fail.
-constexpr char kMagic[] = "FFREGPB1";
-constexpr size_t kMagicSize = 8;
-constexpr size_t kHeaderSize = kMagicSize + 8 + 4;
-
-void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-
-uint64_t GetLittleEndian(const std::string& data, size_t offset, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) {
-    value |= static_cast<uint64_t>(static_cast<unsigned char>(data[offset + i])) << (8 * i);
-  }
-  return value;
-}
-
-Status CheckLocalPath(const std::string& path) {
-  if (path.empty()) return Status::InvalidArgument("registry path is empty");
-  if (path.rfind("s3://", 0) == 0) {
-    return Status::NotSupported("registry on S3 (" + path + "): use a local path for now");
-  }
-  if (path.find("://") != std::string::npos) {
-    return Status::NotSupported("registry at " + path + ": only local files");
-  }
-  return Status::OK();
-}
-
-std::string ErrnoText() { return std::strerror(errno); }
-
-Status WriteAll(int fd, const std::string& data) {
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError(ErrnoText());
-    written += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
 
 template <typename Message>
 bool SameDefinition(Message a, Message b) {
@@ -138,121 +85,6 @@ Registry::Registry(Registry&& other) noexcept : proto_(std::make_unique<proto::R
 Registry& Registry::operator=(Registry&& other) noexcept {
   proto_.swap(other.proto_);
   return *this;
-}
-
-Result<Registry> Registry::Load(const std::string& path) {
-  FF_RETURN_IF_ERROR(CheckLocalPath(path));
-  std::error_code error;
-  if (!fs::exists(path, error)) return Status::NotFound("registry file not found: " + path);
-  if (fs::is_directory(path, error)) {
-    return Status::IOError("registry path " + path + " is a folder, not a file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot open registry file " + path + ": " + ErrnoText());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return Status::IOError("cannot read registry file " + path);
-  const std::string data = buffer.str();
-
-  auto corrupt = [&](const std::string& why) {
-    return Status::Corruption("registry file " + path + " is corrupt: " + why);
-  };
-  if (data.size() < kHeaderSize || data.compare(0, kMagicSize, kMagic) != 0) {
-    return corrupt("not a featureforge registry (bad header)");
-  }
-  const uint64_t length = GetLittleEndian(data, kMagicSize, 8);
-  const uint32_t checksum = static_cast<uint32_t>(GetLittleEndian(data, kMagicSize + 8, 4));
-  if (length != data.size() - kHeaderSize) {
-    return corrupt("expected " + std::to_string(length) + " bytes of content, found " +
-                   std::to_string(data.size() - kHeaderSize) + " (truncated or extended)");
-  }
-  const std::string payload = data.substr(kHeaderSize);
-  if (Crc32(payload) != checksum) return corrupt("checksum mismatch");
-  Registry registry;
-  if (!registry.proto_->ParseFromString(payload)) return corrupt("content does not parse");
-  return registry;
-}
-
-Result<Registry> Registry::LoadOrEmpty(const std::string& path) {
-  auto loaded = Load(path);
-  if (!loaded.ok() && loaded.status().code() == StatusCode::kNotFound) return Registry();
-  return loaded;
-}
-
-Status Registry::Save(const std::string& path) const {
-  FF_RETURN_IF_ERROR(CheckLocalPath(path));
-  std::string payload;
-  if (!proto_->SerializeToString(&payload)) {
-    return Status::Internal("cannot serialize the registry for " + path);
-  }
-  std::string data(kMagic, kMagicSize);
-  PutLittleEndian(payload.size(), 8, &data);
-  PutLittleEndian(Crc32(payload), 4, &data);
-  data += payload;
-
-  const fs::path target(path);
-  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) {
-    return Status::IOError("cannot create folder " + folder.string() +
-                           " for the registry: " + error.message());
-  }
-  static std::atomic<uint64_t> counter{0};
-  const std::string temp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::IOError("cannot create " + temp + " to save the registry: " + ErrnoText());
-  }
-  Status status = WriteAll(fd, data);
-  if (status.ok() && ::fsync(fd) != 0) status = Status::IOError(ErrnoText());
-  if (::close(fd) != 0 && status.ok()) status = Status::IOError(ErrnoText());
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(ErrnoText());
-  }
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return Status::IOError("cannot save the registry to " + path + ": " + status.message());
-  }
-  // Make the rename itself durable.
-  int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::OK();
-}
-
-Status Registry::Update(const std::string& path, const std::function<Status(Registry&)>& mutate) {
-  FF_RETURN_IF_ERROR(CheckLocalPath(path));
-  const fs::path target(path);
-  std::error_code error;
-  if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), error);
-  const std::string lock_path = path + ".lock";
-  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) {
-    return Status::IOError("cannot open registry lock " + lock_path + ": " + ErrnoText());
-  }
-  int rc;
-  do {
-    rc = ::flock(lock_fd, LOCK_EX);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    Status status = Status::IOError("cannot lock " + lock_path + ": " + ErrnoText());
-    ::close(lock_fd);
-    return status;
-  }
-  Status status;
-  auto loaded = LoadOrEmpty(path);
-  if (!loaded.ok()) {
-    status = loaded.status();
-  } else {
-    status = mutate(*loaded);
-    if (status.ok()) status = loaded->Save(path);
-  }
-  ::close(lock_fd);  // releases the lock
-  return status;
 }
 
 ApplyResult Registry::Apply(const repo::Repo& repo, TimestampMicros now) {

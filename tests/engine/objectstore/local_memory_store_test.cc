@@ -187,6 +187,24 @@ TEST_P(StoreContractTest, DeleteIsIdempotent) {
   EXPECT_TRUE(store_->Delete(Uri("d")).ok());
 }
 
+TEST_P(StoreContractTest, VersionsChangeOnEveryWrite) {
+  auto missing = store_->CurrentVersion(Uri("v"));
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_FALSE(missing->has_value());
+  EXPECT_EQ(store_->GetVersioned(Uri("v")).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->Put(Uri("v"), "one").ok());
+  auto first = store_->GetVersioned(Uri("v"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->data, "one");
+  EXPECT_EQ(**store_->CurrentVersion(Uri("v")), first->version);
+  ASSERT_TRUE(store_->Put(Uri("v"), "two").ok());  // same size: the version still changes
+  auto second = store_->GetVersioned(Uri("v"));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->data, "two");
+  EXPECT_NE(second->version, first->version);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values("local", "memory"));
 
 TEST(LocalObjectStoreTest, WritesLeaveNoTempFilesAndAcceptFileUris) {
@@ -235,6 +253,39 @@ TEST(MemoryObjectStoreTest, SharedInstanceSeesWritesThroughOpen) {
   ASSERT_TRUE((*store)->Put("mem://shared-test/k", "v").ok());
   EXPECT_EQ(*SharedMemoryObjectStore()->Get("mem://shared-test/k"), "v");
   ASSERT_TRUE(SharedMemoryObjectStore()->Delete("mem://shared-test/k").ok());
+}
+
+}  // namespace
+}  // namespace featureforge
+
+namespace featureforge {
+namespace {
+
+TEST(MemoryObjectStoreTest, PutIfVersionIsACompareAndSwap) {
+  MemoryObjectStore store;
+  const std::string uri = "mem://b/cas";
+  auto created = store.PutIfVersion(uri, "v1", "");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  // Create-if-absent fails once it exists.
+  auto again = store.PutIfVersion(uri, "other", "");
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+  EXPECT_NE(again.status().message().find(uri), std::string::npos);
+  // Replace-if-unchanged succeeds once per version.
+  auto replaced = store.PutIfVersion(uri, "v2", *created);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_NE(*replaced, *created);
+  EXPECT_EQ(store.PutIfVersion(uri, "stale", *created).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(*store.Get(uri), "v2");
+  // A deleted object no longer matches any version.
+  ASSERT_TRUE(store.Delete(uri).ok());
+  EXPECT_EQ(store.PutIfVersion(uri, "gone", *replaced).status().code(), StatusCode::kConflict);
+}
+
+TEST(LocalObjectStoreTest, ConditionalWritesAreNotSupported) {
+  LocalObjectStore store;
+  auto result = store.PutIfVersion("/tmp/ff-never-written", "x", "");
+  EXPECT_EQ(result.status().code(), StatusCode::kNotSupported);
+  EXPECT_FALSE(fs::exists("/tmp/ff-never-written"));
 }
 
 }  // namespace

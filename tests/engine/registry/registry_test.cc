@@ -268,11 +268,23 @@ TEST(RegistryTest, CorruptFilesAreCorruptionNamingTheFile) {
   EXPECT_EQ(Registry::LoadOrEmpty(dir.Path("garbage.pb")).status().code(), StatusCode::kCorruption);
 }
 
-TEST(RegistryTest, RemotePathsAreNotSupported) {
+TEST(RegistryTest, UnknownSchemesAreNotSupportedNamingTheUri) {
   Registry registry;
-  EXPECT_EQ(registry.Save("s3://bucket/registry.pb").code(), StatusCode::kNotSupported);
-  EXPECT_EQ(Registry::Load("s3://bucket/registry.pb").status().code(), StatusCode::kNotSupported);
+  Status saved = registry.Save("gs://bucket/registry.pb");
+  EXPECT_EQ(saved.code(), StatusCode::kNotSupported);
+  EXPECT_THAT(saved.message(), HasSubstr("gs://bucket/registry.pb"));
   EXPECT_EQ(Registry::Load("gs://bucket/registry.pb").status().code(), StatusCode::kNotSupported);
+}
+
+TEST(RegistryTest, FileUrisAreLocalFiles) {
+  TempDir dir;
+  const std::string uri = "file://" + dir.Path("sub/registry.pb");
+  ASSERT_TRUE(Registry::Update(uri, [](Registry& registry) {
+                registry.Apply(SampleRepo(), 1000);
+                return Status::OK();
+              }).ok());
+  EXPECT_TRUE(fs::exists(dir.Path("sub/registry.pb")));
+  EXPECT_EQ(Registry::Load(uri)->project(), "rides");
 }
 
 TEST(RegistryTest, SaveOverwritesAtomically) {

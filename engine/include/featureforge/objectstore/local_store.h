@@ -21,6 +21,10 @@ class LocalObjectStore : public ObjectStore {
   // (file:// in, file:// out). Temp files of in-flight writes are not listed.
   Result<std::vector<std::string>> List(const std::string& prefix_uri) override;
   Status Delete(const std::string& uri) override;
+  // Version = device, inode, mtime and size (every write renames a new file into place).
+  // PutIfVersion is not supported: local writers serialize with flock (see registry/).
+  Result<VersionedObject> GetVersioned(const std::string& uri) override;
+  Result<std::optional<std::string>> CurrentVersion(const std::string& uri) override;
 };
 
 // The file path a local URI names: "file:///a/b" -> "/a/b", "a/b" -> "a/b".

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,11 @@ class MemoryObjectStore : public ObjectStore {
   Result<bool> Exists(const std::string& uri) override;
   Result<std::vector<std::string>> List(const std::string& prefix_uri) override;
   Status Delete(const std::string& uri) override;
+  // Versions are generation numbers; PutIfVersion is atomic (one mutex).
+  Result<VersionedObject> GetVersioned(const std::string& uri) override;
+  Result<std::optional<std::string>> CurrentVersion(const std::string& uri) override;
+  Result<std::string> PutIfVersion(const std::string& uri, std::string_view data,
+                                   const std::string& expected_version) override;
 
   // Test helpers.
   size_t size() const;
@@ -32,7 +38,14 @@ class MemoryObjectStore : public ObjectStore {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, std::string> objects_;
+  struct Object {
+    std::string data;
+    uint64_t generation = 0;
+  };
+  Status PutLocked(const std::string& uri, std::string_view data);  // mu_ held
+
+  std::map<std::string, Object> objects_;
+  uint64_t next_generation_ = 1;
   size_t put_count_ = 0;
 };
 

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,14 @@
 #include "featureforge/common/status.h"
 
 namespace featureforge {
+
+// An object's bytes and the version they were read at. A version is an opaque token that
+// changes whenever the object is replaced: S3's ETag, a generation number for mem://, the
+// inode/mtime/size of a local file.
+struct VersionedObject {
+  std::string data;
+  std::string version;
+};
 
 class ObjectStore {
  public:
@@ -35,6 +44,21 @@ class ObjectStore {
   virtual Result<std::vector<std::string>> List(const std::string& prefix_uri) = 0;
   // Removes the object. Deleting a missing object is OK (S3 semantics).
   virtual Status Delete(const std::string& uri) = 0;
+
+  // Versions, for optimistic read-modify-write and for caches that re-read only on change.
+  // The defaults return NotSupported; every store in this folder implements the first two.
+  //
+  // The object and its version. Missing object -> NotFound naming the URI.
+  virtual Result<VersionedObject> GetVersioned(const std::string& uri);
+  // The current version (S3: one HEAD request), nullopt when the object does not exist.
+  virtual Result<std::optional<std::string>> CurrentVersion(const std::string& uri);
+  // Conditional replace: writes `data` only if the object's current version is
+  // `expected_version`, or, when `expected_version` is empty, only if the object does not exist
+  // (S3: If-Match / If-None-Match: *). Returns the new version. Another writer got there first
+  // -> Conflict. A store or server that cannot check the condition atomically -> NotSupported
+  // (callers then need another way to serialize writers).
+  virtual Result<std::string> PutIfVersion(const std::string& uri, std::string_view data,
+                                           const std::string& expected_version);
 };
 
 // "s3://bucket/a/b" -> {"s3", "bucket", "a/b"}; "/tmp/x" -> {"", "", "/tmp/x"};

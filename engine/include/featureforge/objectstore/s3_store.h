@@ -38,12 +38,21 @@ struct S3Options {
   int64_t stall_timeout_ms = 60'000;
   int list_page_size = 1000;  // max-keys of each ListObjectsV2 page
 
+  // PutIfVersion sends If-Match / If-None-Match: * (AWS S3 honours both since 2024). Not every
+  // S3-compatible server does (s3rver 3.7 ignores them and overwrites), so by default the first
+  // conditional write to a bucket probes the server once per process with a sibling object
+  // "<key>.ff-conditional-write-probe" and returns NotSupported when the server ignored the
+  // condition. kOn skips the probe; kOff always returns NotSupported.
+  enum class ConditionalWrites { kAuto, kOn, kOff };
+  ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
+
   // Reads the standard AWS variables:
   //   endpoint    AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else
   //   https://s3.<region>.amazonaws.com region      AWS_REGION, then AWS_DEFAULT_REGION, else
   //   us-east-1 credentials AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
   // and featureforge's tuning knobs FEATUREFORGE_S3_MAX_ATTEMPTS,
-  // FEATUREFORGE_S3_PART_SIZE_BYTES, FEATUREFORGE_S3_REQUEST_TIMEOUT_MS.
+  // FEATUREFORGE_S3_PART_SIZE_BYTES, FEATUREFORGE_S3_REQUEST_TIMEOUT_MS and
+  // FEATUREFORGE_S3_CONDITIONAL_WRITES (auto | on | off).
   // Missing credentials -> InvalidArgument naming the variables to set.
   static Result<S3Options> FromEnvironment();
   // Checks ranges and the endpoint's form.
@@ -62,6 +71,13 @@ class S3ObjectStore : public ObjectStore {
   Result<bool> Exists(const std::string& uri) override;
   Result<std::vector<std::string>> List(const std::string& prefix_uri) override;
   Status Delete(const std::string& uri) override;
+  // Versions are ETags (GetObject / HeadObject). PutIfVersion: see S3Options::conditional_writes.
+  // 412 PreconditionFailed and 409 ConditionalRequestConflict -> Conflict, except when a retried
+  // attempt finds the object already holding exactly `data` (our own earlier attempt landed).
+  Result<VersionedObject> GetVersioned(const std::string& uri) override;
+  Result<std::optional<std::string>> CurrentVersion(const std::string& uri) override;
+  Result<std::string> PutIfVersion(const std::string& uri, std::string_view data,
+                                   const std::string& expected_version) override;
 
   const S3Options& options() const;
   // Requests sent so far, retries included (lets tests check retry behaviour).

@@ -1,12 +1,19 @@
 // The registry: what `featureforge apply` stored (a snapshot of the repo's definitions) and what
 // has been materialized since (per-view intervals, the watermarks incremental runs start from).
-// Kept in one Protobuf file, replaced atomically on every save.
+// Kept in one Protobuf file or object, replaced atomically on every save.
+//
+// Where it lives (the `registry:` of feature_store.yaml, resolved against the repo root):
+//   data/registry.pb, /abs/registry.pb, file:///abs/registry.pb    a local file
+//   s3://bucket/path/registry.pb                                     an S3 object (AWS_* env)
+//   mem://bucket/registry.pb                                         the in-memory store (tests)
+// plus any scheme registered with RegisterObjectStoreScheme.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "featureforge/common/status.h"
@@ -69,20 +76,36 @@ class Registry {
   Registry(Registry&& other) noexcept;
   Registry& operator=(Registry&& other) noexcept;
 
-  // Local paths only for now (s3:// and other URIs: NotSupported). A missing file is NotFound;
-  // one that is not a complete registry (bad header, truncated, checksum, unparsable) is
-  // Corruption naming the file.
+  // A missing file or object is NotFound; one that is not a complete registry (bad header,
+  // truncated, checksum, unparsable) is Corruption. Every error names the path or URI.
   static Result<Registry> Load(const std::string& path);
   // Load, or an empty registry when the file does not exist yet.
   static Result<Registry> LoadOrEmpty(const std::string& path);
-  // Writes a temp file in the same folder, fsyncs it and renames it over `path` (creating the
-  // folder if needed): readers see the old or the new registry, never a partial one, and a
-  // failed save leaves the old file as it was.
+  // The registry and the version it was read at (see Version); an empty registry with an empty
+  // version when it does not exist yet.
+  static Result<std::pair<Registry, std::string>> LoadVersioned(const std::string& path);
+  // The stored version: changes whenever the registry is replaced (local: inode/mtime/size;
+  // S3: the ETag, one HEAD request). Empty when it does not exist yet. Cheap enough to poll.
+  static Result<std::string> Version(const std::string& path);
+  // Replaces the registry atomically: local files are written to a temp file in the same
+  // folder, fsynced and renamed over `path` (creating the folder if needed); objects with one
+  // PUT. Readers see the old or the new registry, never a partial one, and a failed save leaves
+  // the old one as it was. Last writer wins: concurrent writers use Update.
   Status Save(const std::string& path) const;
-  // Load (empty when missing) + `mutate` + Save, under an exclusive lock on `<path>.lock`
-  // (flock), so processes that record runs side by side (partitions, scheduled jobs) never lose
-  // each other's intervals. Nothing is saved when `mutate` fails; its status is returned.
+  // Load (empty when missing) + `mutate` + Save, so processes that record runs side by side
+  // (the operator, `featureforge materialize`, the feature server's /materialize) never lose
+  // each other's changes. Nothing is saved when `mutate` fails; its status is returned.
+  //   local files: under an exclusive flock on `<path>.lock`; `mutate` runs once.
+  //   objects: optimistic concurrency. Read with its version, mutate, write only if the version
+  //     is unchanged (S3 If-Match / If-None-Match); on Conflict re-read and run `mutate` again
+  //     (so `mutate` must be safe to re-run on a fresh registry), up to kMaxUpdateAttempts.
+  //     Threads of one process also take turns on an in-process lock per URI. When the store
+  //     cannot write conditionally (an S3-compatible server that ignores If-Match, see
+  //     S3Options::conditional_writes), the write is unconditional after re-checking the
+  //     version: that narrows but does not close the race between processes, and a warning is
+  //     logged once; run a single writer per registry there (see engine/src/registry/README.md).
   static Status Update(const std::string& path, const std::function<Status(Registry&)>& mutate);
+  static constexpr int kMaxUpdateAttempts = 50;
 
   // Replaces the stored definitions with `repo`'s. Views that still exist keep their
   // materialization intervals (also when their definition changed); deleted views lose them.
@@ -106,6 +129,11 @@ class Registry {
   std::vector<repo::FeatureService> feature_services() const;
 
  private:
+  // The stored bytes: magic, payload length, CRC-32, Protobuf payload.
+  std::string Encode() const;
+  // `where` names the file or URI in errors.
+  static Result<Registry> Decode(const std::string& data, const std::string& where);
+
   std::unique_ptr<proto::Registry> proto_;
 };
 
