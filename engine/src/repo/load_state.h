@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "featureforge/repo/loader.h"
 #include "featureforge/repo/model.h"
 
 namespace featureforge::offline {
@@ -50,6 +51,11 @@ struct LoadState {
   std::vector<bool> source_format_explicit;
   // Text lines of every YAML file read, by file name, to tell block scalars (`query: |`) apart.
   std::map<std::string, std::vector<std::string>> file_lines;
+  // ${NAME} expansion in feature_store.yaml, and (value, reference) of every value expanded, so
+  // the final message can show references instead of secrets.
+  EnvLookup env;
+  bool allow_unset_store_env = false;
+  std::vector<std::pair<std::string, std::string>> env_substitutions;
 };
 
 // `definitions:` of feature_store.yaml: patterns relative to the repo root.
@@ -80,10 +86,9 @@ class MapReader;
 // `embedding:` / `vector_index:` of a batch view (parse_embedding.cc).
 void ParseEmbeddingBlocks(MapReader& reader, FeatureView* view, FieldLines* lines);
 // Checks that need the split schema: output is an Array(Float32) feature, source column text.
-void CheckEmbeddingView(const FeatureView& view, const FieldLines& lines,
-                        const std::vector<SchemaEntry>& schema,
-                        const std::function<void(const std::string&, int, const std::string&)>&
-                            report);
+void CheckEmbeddingView(
+    const FeatureView& view, const FieldLines& lines, const std::vector<SchemaEntry>& schema,
+    const std::function<void(const std::string&, int, const std::string&)>& report);
 
 // "entity 'driver'", or "entity #3" when the item has no name yet.
 std::string Subject(const std::string& kind, const std::string& name, size_t index);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "env_expand.h"
 #include "load_state.h"
 #include "yaml_reader.h"
 
@@ -119,7 +120,9 @@ std::vector<fs::path> ListedDefinitionFiles(const fs::path& root, const Definiti
 
 }  // namespace
 
-Result<Repo> LoadRepo(const std::string& repo_dir) {
+Result<Repo> LoadRepo(const std::string& repo_dir) { return LoadRepo(repo_dir, LoadOptions{}); }
+
+Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options) {
   std::error_code error;
   fs::path root = fs::absolute(repo_dir, error);
   if (!error) root = fs::weakly_canonical(root, error);
@@ -132,6 +135,8 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
 
   LoadState state;
   state.repo.root = root.string();
+  state.env = options.env ? options.env : EnvLookup(ProcessEnv);
+  state.allow_unset_store_env = options.allow_unset_store_env;
   std::optional<DefinitionPatterns> listed;
   if (auto documents = ReadYaml(root / kConfigFile, kConfigFile, &state)) {
     if (documents->size() > 1) {
@@ -156,7 +161,11 @@ Result<Repo> LoadRepo(const std::string& repo_dir) {
   }
 
   ValidateRepo(&state);
-  FF_RETURN_IF_ERROR(state.diagnostics.ToStatus());
+  Status status = state.diagnostics.ToStatus();
+  if (!status.ok()) {
+    // Values from the environment (passwords) never leave in a message.
+    return Status(status.code(), RedactSubstitutions(status.message(), state.env_substitutions));
+  }
   return std::move(state.repo);
 }
 

@@ -41,9 +41,10 @@ void ParseRegistry(MapReader& root, RepoConfig* config) {
   }
 }
 
-void ParseOfflineStore(MapReader& root, OfflineStoreConfig* config) {
+void ParseOfflineStore(MapReader& root, OfflineStoreConfig* config, bool keep_unset_env) {
   auto section = Section(root, "offline_store");
   if (!section) return;
+  section->set_keep_unset_env(keep_unset_env);
   section->CheckFields({"type", "memory_limit", "threads"});
   if (auto type = section->String("type")) {
     if (*type == "duckdb" || *type == "file") {
@@ -101,9 +102,10 @@ std::string CheckRedisConnectionString(const std::string& text) {
   return "";
 }
 
-void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config) {
+void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config, bool keep_unset_env) {
   auto section = Section(root, "online_store");
   if (!section) return;
+  section->set_keep_unset_env(keep_unset_env);
   std::string type = section->String("type").value_or("sqlite");
   if (type == "sqlite") {
     section->CheckFields({"type", "path", "vector_index_path"});
@@ -112,7 +114,8 @@ void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config) {
     section->CheckFields(
         {"type", "connection_string", "key_ttl_seconds", "redis_type", "vector_index_path"});
     if (auto conn = section->String("connection_string", true)) {
-      std::string problem = CheckRedisConnectionString(*conn);
+      std::string problem =
+          section->Deferred("connection_string") ? "" : CheckRedisConnectionString(*conn);
       if (problem.empty()) {
         config->connection_string = *conn;
       } else {
@@ -158,6 +161,8 @@ void ParseBatchEngine(MapReader& root, BatchEngineConfig* config) {
 std::optional<DefinitionPatterns> ParseConfig(const YAML::Node& root, const std::string& file,
                                               LoadState* state) {
   YamlContext context{&state->diagnostics, file, "feature_store", ""};
+  context.env = &state->env;
+  context.env_substitutions = &state->env_substitutions;
   if (!root.IsMap()) {
     context.Report(LineOf(root), "", "expected a map of settings, got " + DescribeNodeType(root));
     return std::nullopt;
@@ -180,8 +185,8 @@ std::optional<DefinitionPatterns> ParseConfig(const YAML::Node& root, const std:
       reader.Report("provider", "provider '" + *provider + "' (only 'local')", true);
     }
   }
-  ParseOfflineStore(reader, &config.offline_store);
-  ParseOnlineStore(reader, &config.online_store);
+  ParseOfflineStore(reader, &config.offline_store, state->allow_unset_store_env);
+  ParseOnlineStore(reader, &config.online_store, state->allow_unset_store_env);
   ParseBatchEngine(reader, &config.batch_engine);
   if (auto version = reader.Int("entity_key_serialization_version")) {
     if (*version == 3) {

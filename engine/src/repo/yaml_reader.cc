@@ -3,6 +3,8 @@
 #include <charconv>
 #include <set>
 
+#include "env_expand.h"
+
 namespace featureforge::repo {
 
 int LineOf(const YAML::Node& node) {
@@ -91,6 +93,23 @@ void MapReader::Report(const std::string& field, const std::string& message,
   context_.Report(LineOf(field), field, message, not_supported);
 }
 
+std::optional<std::string> MapReader::Expand(const std::string& text, const std::string& field,
+                                             int line) {
+  if (context_.env == nullptr || text.find('$') == std::string::npos) return text;
+  auto expanded = ExpandEnvReferences(text, *context_.env, context_.keep_unset_env);
+  if (!expanded.ok()) {
+    context_.Report(line, field, expanded.status().message());
+    return std::nullopt;
+  }
+  if (context_.env_substitutions != nullptr) {
+    context_.env_substitutions->insert(context_.env_substitutions->end(),
+                                       expanded->substitutions.begin(),
+                                       expanded->substitutions.end());
+  }
+  if (expanded->deferred) deferred_.insert(field);
+  return std::move(expanded->text);
+}
+
 std::optional<std::string> MapReader::String(const std::string& field, bool required) {
   const Entry* entry = Find(field);
   if (entry == nullptr || entry->value.IsNull()) {
@@ -101,18 +120,28 @@ std::optional<std::string> MapReader::String(const std::string& field, bool requ
     Report(field, "expected a string, got " + DescribeNodeType(entry->value));
     return std::nullopt;
   }
-  if (required && entry->value.Scalar().empty()) {
-    Report(field, "must not be empty");
+  std::optional<std::string> text = Expand(entry->value.Scalar(), field, LineOf(field));
+  if (!text) return std::nullopt;
+  if (required && text->empty()) {
+    Report(field, entry->value.Scalar().empty()
+                      ? "must not be empty"
+                      : "must not be empty ('" + entry->value.Scalar() + "' expanded to nothing)");
     return std::nullopt;
   }
-  return entry->value.Scalar();
+  return text;
 }
 
 std::optional<bool> MapReader::Bool(const std::string& field) {
   const Entry* entry = Find(field);
   if (entry == nullptr || entry->value.IsNull()) return std::nullopt;
   bool value = false;
-  if (!entry->value.IsScalar() || !YAML::convert<bool>::decode(entry->value, value)) {
+  std::optional<std::string> text;
+  if (entry->value.IsScalar()) {
+    text = Expand(entry->value.Scalar(), field, LineOf(field));
+    if (!text) return std::nullopt;
+    if (Deferred(field)) return std::nullopt;
+  }
+  if (!text || !YAML::convert<bool>::decode(YAML::Node(*text), value)) {
     Report(field, "expected true or false, got " + DescribeNodeType(entry->value));
     return std::nullopt;
   }
@@ -123,7 +152,10 @@ std::optional<int64_t> MapReader::Int(const std::string& field) {
   const Entry* entry = Find(field);
   if (entry == nullptr || entry->value.IsNull()) return std::nullopt;
   if (entry->value.IsScalar()) {
-    const std::string& text = entry->value.Scalar();
+    std::optional<std::string> expanded = Expand(entry->value.Scalar(), field, LineOf(field));
+    if (!expanded) return std::nullopt;
+    if (Deferred(field)) return std::nullopt;
+    const std::string& text = *expanded;
     int64_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error == std::errc() && end == text.data() + text.size() && !text.empty()) return value;
@@ -154,7 +186,14 @@ std::optional<std::vector<std::string>> MapReader::StringList(const std::string&
       ok = false;
       continue;
     }
-    values.push_back(item.Scalar());
+    const std::string item_field = field + "[" + std::to_string(i) + "]";
+    std::optional<std::string> text = Expand(
+        item.Scalar(), item_field, repo::LineOf(item) > 0 ? repo::LineOf(item) : LineOf(field));
+    if (!text) {
+      ok = false;
+      continue;
+    }
+    values.push_back(std::move(*text));
   }
   if (!ok) return std::nullopt;
   return values;
@@ -176,7 +215,16 @@ std::optional<std::map<std::string, std::string>> MapReader::StringMap(const std
       ok = false;
       continue;
     }
-    values[it->first.Scalar()] = it->second.IsNull() ? "" : it->second.Scalar();
+    std::optional<std::string> text =
+        it->second.IsNull()
+            ? std::optional<std::string>("")
+            : Expand(it->second.Scalar(), field + "." + it->first.Scalar(),
+                     repo::LineOf(it->first) > 0 ? repo::LineOf(it->first) : LineOf(field));
+    if (!text) {
+      ok = false;
+      continue;
+    }
+    values[it->first.Scalar()] = std::move(*text);
   }
   if (!ok) return std::nullopt;
   return values;

@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diagnostics.h"
+#include "featureforge/repo/loader.h"
 
 namespace featureforge::repo {
 
@@ -25,6 +28,11 @@ struct YamlContext {
   std::string file;
   std::string subject;       // "entity 'driver'"
   std::string field_prefix;  // "online_store." for nested maps
+  // When set, scalar values expand ${NAME} references (feature_store.yaml only); every value
+  // taken from the environment is appended to `env_substitutions` (for redaction).
+  const EnvLookup* env = nullptr;
+  std::vector<std::pair<std::string, std::string>>* env_substitutions = nullptr;
+  bool keep_unset_env = false;  // unset variables stay as written (the field is "deferred")
 
   void Report(int line, const std::string& field, const std::string& message,
               bool not_supported = false) const;
@@ -39,6 +47,10 @@ class MapReader {
   void CheckFields(const std::vector<std::string>& allowed);
 
   void set_subject(std::string subject) { context_.subject = std::move(subject); }
+  void set_keep_unset_env(bool keep) { context_.keep_unset_env = keep; }
+  // True when the field's value still holds a ${NAME} reference to an unset variable (only
+  // with keep_unset_env): value checks should skip it.
+  bool Deferred(const std::string& field) const { return deferred_.count(field) > 0; }
   const YamlContext& context() const { return context_; }
   int line() const { return line_; }
   bool Has(const std::string& field) const;
@@ -66,8 +78,12 @@ class MapReader {
     YAML::Node value;
   };
   const Entry* Find(const std::string& field) const;
+  // The scalar's text with ${NAME} expanded (when the context expands); nullopt after
+  // reporting a reference that cannot be expanded at `line`.
+  std::optional<std::string> Expand(const std::string& text, const std::string& field, int line);
 
   YamlContext context_;
+  std::set<std::string> deferred_;
   int line_ = 0;
   std::vector<Entry> entries_;
 };
