@@ -99,6 +99,7 @@ Result<JobSpec> ParseJobSpec(const Json& job) {
   if (spec.contains("eventLog") && spec["eventLog"].is_object()) {
     out.event_log_uri = Str(spec["eventLog"], "uri");
   }
+  out.compute_cluster = Str(spec, "computeClusterRef");
   out.time_zone = Str(spec, "timeZone");
   out.concurrency_policy = Str(spec, "concurrencyPolicy", "Allow");
   if (out.concurrency_policy != "Allow" && out.concurrency_policy != "Forbid" &&
@@ -219,6 +220,13 @@ ObserveOutcome ObservePods(const JobSpec& spec, const std::vector<PodView>& pods
       r.last_error.clear();
       out.events.push_back("partition " + std::to_string(r.index) + " attempt " +
                            std::to_string(pod.attempt) + " succeeded (pod " + pod.name + ")");
+    } else if (pod.phase == "Failed" && pod.reason == "Cancelled") {
+      // A ComputeCluster task cancelled on the head (not by this job's decision): the attempt
+      // never ran to an outcome, so it is started again without counting.
+      r.phase = "Pending";
+      r.last_error = "task " + pod.name + " was cancelled on the head";
+      out.warning_events.push_back("partition " + std::to_string(r.index) + " task " + pod.name +
+                                   " was cancelled on the head; submitting it again");
     } else if (pod.phase == "Failed" && pod.reason == "Evicted") {
       // Evictions are the cluster's doing, not the partition's: recreate without counting.
       r.phase = "Pending";

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "featureforge/k8s/errors.h"
 #include "featureforge/runtime/object_util.h"
@@ -203,9 +204,51 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
             "deleted " + std::to_string(deleted) + " running executor pod(s): " + why);
   };
 
+  std::vector<PartitionRecord> records;
+  for (const auto& r : status.value("partitionStatuses", Json::array()))
+    records.push_back(PartitionRecord::FromJson(r));
+
+  // spec.computeClusterRef: partitions are tasks on the cluster's head, not pods.
+  const bool on_cluster = !spec.compute_cluster.empty();
+  if (on_cluster && !status.contains("computeCluster")) {
+    status["computeCluster"] = {{"name", spec.compute_cluster},
+                                {"headJobId", ns + "/" + name + "/" + uid}};
+  }
+  // Stops what runs: pods are deleted; on a cluster the head job is cancelled (and, when the
+  // head cannot be reached, cancelPending makes the next reconciles try again).
+  auto stop_active = [&](const std::string& why) {
+    if (!on_cluster) return delete_active_pods(why);
+    Json& cc = status["computeCluster"];
+    const bool running = std::any_of(records.begin(), records.end(),
+                                     [](const auto& r) { return r.phase == "Running"; });
+    std::vector<std::string> targets;
+    if (!cc.value("cancelPending", "").empty()) targets.push_back(cc.value("cancelPending", ""));
+    if (running && cc.value("headJobId", "") != cc.value("cancelPending", ""))
+      targets.push_back(cc.value("headJobId", ""));
+    cc.erase("cancelPending");
+    for (const auto& target : targets) {
+      Status s = CancelOnCluster(ns, spec, target);
+      if (s.ok()) {
+        Event(job, false, "CancelledTasks",
+              "cancelled head job " + target + " on ComputeCluster " + spec.compute_cluster + ": " +
+                  why);
+      } else {
+        cc["cancelPending"] = target;
+        Event(job, true, "CancelFailed",
+              "cannot cancel head job " + target + " yet (" + why + "): " + s.message());
+      }
+    }
+  };
+
   // Finished: only TTL (and stopping pods left over from the decision) remain.
   if (Finished(status)) {
-    delete_active_pods("the job finished");
+    if (!on_cluster) delete_active_pods("the job finished");
+    if (on_cluster && status["computeCluster"].contains("cancelPending")) {
+      stop_active("the job finished");
+      FF_RETURN_IF_ERROR(WriteStatus(job, status));
+      if (status["computeCluster"].contains("cancelPending"))
+        return runtime::ReconcileResult{false, deps_.cluster_poll};
+    }
     if (!spec.ttl_seconds_after_finished) return runtime::ReconcileResult{};
     auto completed = ParseTimestamp(status.value("completionTime", ""));
     TimestampMicros done = completed.ok() ? *completed : now;
@@ -267,13 +310,9 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
   const auto parsed_start = ParseTimestamp(status.value("startTime", ""));
   const TimestampMicros started = parsed_start.ok() ? *parsed_start : now;
 
-  std::vector<PartitionRecord> records;
-  for (const auto& r : status.value("partitionStatuses", Json::array()))
-    records.push_back(PartitionRecord::FromJson(r));
-
   auto finish_failed = [&](const std::string& reason,
                            const std::string& message) -> Result<runtime::ReconcileResult> {
-    delete_active_pods(message);
+    stop_active(message);
     for (auto& r : records) {
       if (r.phase == "Running" || r.phase == "Pending" || r.phase == "BackingOff")
         r.phase = r.phase == "Running" ? "Pending" : r.phase;
@@ -300,7 +339,16 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
 
   // Suspend: stop running pods (their attempts do not count) and wait.
   if (spec.suspend) {
-    delete_active_pods("spec.suspend is true");
+    const bool was_running = std::any_of(records.begin(), records.end(),
+                                         [](const auto& r) { return r.phase == "Running"; });
+    stop_active("spec.suspend is true");
+    if (on_cluster && was_running) {
+      // Resumed attempts go to a fresh head job: the cancelled one may refuse new tasks.
+      Json& cc = status["computeCluster"];
+      const int64_t epoch = cc.value("epoch", int64_t{0}) + 1;
+      cc["epoch"] = epoch;
+      cc["headJobId"] = ns + "/" + name + "/" + uid + "/" + std::to_string(epoch);
+    }
     for (auto& r : records)
       if (r.phase == "Running") r.phase = "Pending";
     Json list = Json::array();
@@ -331,11 +379,57 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
                                                  " exceeded; remaining executor pods stopped");
   }
 
-  // Observe pods.
+  // On a ComputeCluster: find its head and what every task of this run shares.
+  std::shared_ptr<cluster::HeadClient> head;
+  ClusterRun run;
+  std::optional<ClusterDispatch> dispatch;
+  if (on_cluster) {
+    auto connected = ConnectCluster(ns, spec);
+    if (!connected.ok()) {
+      const StatusCode code = connected.status().code();
+      if (code != StatusCode::kNotFound && code != StatusCode::kUnavailable)
+        return connected.status();
+      return WaitForCluster(
+          job, status,
+          code == StatusCode::kNotFound ? "ComputeClusterNotFound" : "ComputeClusterNotReady",
+          connected.status().message());
+    }
+    head = *connected;
+    auto env = ResolveEnv(ns, spec);
+    if (!env.ok()) {
+      if (env.status().code() == StatusCode::kUnavailable)
+        return WaitForCluster(job, status, "EnvNotResolved", env.status().message());
+      return FailInvalid(job, "InvalidSpec", env.status().message());
+    }
+    run.head_job_id = status["computeCluster"].value("headJobId", "");
+    run.job_name = name;
+    run.spec = spec;
+    run.window = status["window"];
+    run.repo_files = repo->files;
+    run.env = std::move(*env);
+    if (spec.active_deadline_seconds)
+      run.deadline = started + *spec.active_deadline_seconds * kMicrosPerSecond;
+    dispatch.emplace(head.get(), &run);
+    status["computeCluster"]["headAddress"] = head->address();
+  }
+
+  // Observe what runs: our pods, or the head's tasks.
+  std::vector<PodView> observed = pods;
+  if (on_cluster) {
+    auto tasks = dispatch->Observe(records);
+    if (!tasks.ok())
+      return WaitForCluster(job, status, "HeadUnavailable", tasks.status().message());
+    observed = std::move(*tasks);
+    if (dispatch->head_lost()) {
+      Event(job, true, "HeadRestarted",
+            "head " + head->address() + " does not know job " + run.head_job_id +
+                " (restarted?); submitting the unfinished partitions again");
+    }
+  }
   ObserveOutcome outcome;
   {
     std::lock_guard<std::mutex> lock(rng_mu_);
-    outcome = ObservePods(spec, pods, now, &records, &rng_);
+    outcome = ObservePods(spec, observed, now, &records, &rng_);
   }
   for (const auto& e : outcome.events) Event(job, false, "PartitionSucceeded", e);
   for (const auto& e : outcome.warning_events) {
@@ -343,21 +437,34 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
           e.find("backoffLimit") != std::string::npos ? "BackoffLimitExceeded" : "PartitionFailed",
           e);
   }
-  for (const auto& p : outcome.pods_to_delete)
-    (void)deps_.client->Delete(k8s::resources::Pods(), ns, p);
-  // Running partitions whose pod vanished (deleted, evicted and removed): confirm with the API
-  // server (the cache may simply not have seen our create yet), then recreate.
-  for (auto& r : records) {
-    if (r.phase != "Running") continue;
-    bool seen =
-        std::any_of(pods.begin(), pods.end(), [&](const PodView& p) { return p.name == r.pod; });
-    if (seen) continue;
-    auto live = deps_.client->Get(k8s::resources::Pods(), ns, r.pod);
-    if (live.ok() || !k8s::IsNotFound(live.status())) continue;
-    Event(job, true, "PodVanished",
-          "pod " + r.pod + " of partition " + std::to_string(r.index) +
-              " disappeared before it finished; recreating it");
-    r.phase = "Pending";
+  if (on_cluster) {
+    // Tasks the head lost (restart) or never got (a lost reply) are submitted again under the
+    // same ids: not a new attempt.
+    auto resubmitted = dispatch->ResubmitUnknown(records);
+    if (!resubmitted.ok())
+      return WaitForCluster(job, status, "HeadUnavailable", resubmitted.status().message());
+    if (*resubmitted > 0 && !dispatch->head_lost()) {
+      Event(job, true, "TasksResubmitted",
+            std::to_string(*resubmitted) + " task(s) unknown to head " + head->address() +
+                " submitted again");
+    }
+  } else {
+    for (const auto& p : outcome.pods_to_delete)
+      (void)deps_.client->Delete(k8s::resources::Pods(), ns, p);
+    // Running partitions whose pod vanished (deleted, evicted and removed): confirm with the API
+    // server (the cache may simply not have seen our create yet), then recreate.
+    for (auto& r : records) {
+      if (r.phase != "Running") continue;
+      bool seen =
+          std::any_of(pods.begin(), pods.end(), [&](const PodView& p) { return p.name == r.pod; });
+      if (seen) continue;
+      auto live = deps_.client->Get(k8s::resources::Pods(), ns, r.pod);
+      if (live.ok() || !k8s::IsNotFound(live.status())) continue;
+      Event(job, true, "PodVanished",
+            "pod " + r.pod + " of partition " + std::to_string(r.index) +
+                " disappeared before it finished; recreating it");
+      r.phase = "Pending";
+    }
   }
   for (const auto& r : records) {
     if (r.phase == "Failed") {
@@ -377,8 +484,46 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
   }
 
   // Start what may start.
+  const std::vector<int> to_start = PartitionsToStart(spec, records, now);
+  std::string submit_error;
+  if (on_cluster && !to_start.empty()) {
+    Status submitted = dispatch->Start(to_start, &records);
+    std::vector<std::string> ids;
+    for (int i : to_start)
+      ids.push_back(TaskId(i, records[size_t(i)].attempts + (submitted.ok() ? 0 : 1)));
+    if (!submitted.ok()) submit_error = submitted.message();
+    if (submitted.ok()) {
+      Event(job, false, "SubmittedTasks",
+            "submitted task(s) " + Join(ids, ", ") + " to ComputeCluster " + spec.compute_cluster +
+                " (head " + head->address() + ", job " + run.head_job_id + ")");
+    } else {
+      Event(job, true, "SubmitFailed",
+            "cannot submit task(s) " + Join(ids, ", ") + ": " + submitted.message());
+    }
+  }
+  if (on_cluster && (dispatch->contacted() || !submit_error.empty())) {
+    // The head answered (or refused) this reconcile: say so where `kubectl get mj -o yaml` shows
+    // it, with an Event when it changes.
+    const Json* ready = runtime::FindStatusCondition(conditions, "ComputeClusterReady");
+    const std::string was = ready == nullptr ? "" : ready->value("status", "");
+    const bool ok = submit_error.empty();
+    if (ok && was == "False") {
+      Event(job, false, "ComputeClusterReady",
+            "ComputeCluster " + spec.compute_cluster + " head " + head->address() + " reachable");
+    }
+    if (!ok && was != "False") {
+      Event(job, true, "HeadUnavailable", submit_error + "; retrying");
+    }
+    runtime::SetStatusCondition(
+        &conditions,
+        ok ? runtime::Condition{"ComputeClusterReady", "True", "HeadReachable",
+                                "head " + head->address(), generation}
+           : runtime::Condition{"ComputeClusterReady", "False", "HeadUnavailable", submit_error,
+                                generation},
+        now);
+  }
   std::vector<int> created;
-  for (int index : PartitionsToStart(spec, records, now)) {
+  for (int index : on_cluster ? std::vector<int>() : to_start) {
     PartitionRecord& r = records[size_t(index)];
     const int attempt = r.attempts + 1;
     Json pod = MakePod(job, spec, *repo, status["window"], index, attempt);
@@ -482,6 +627,7 @@ Result<runtime::ReconcileResult> MaterializationJobReconciler::ReconcileRun(cons
   FF_RETURN_IF_ERROR(WriteStatus(job, status));
 
   DurationMicros next = resync;
+  if (on_cluster) next = std::min(next, deps_.cluster_poll);
   for (const auto& r : records) {
     if (r.phase == "BackingOff") next = std::min(next, Until(r.retry_at, now));
   }

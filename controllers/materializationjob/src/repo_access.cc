@@ -64,6 +64,9 @@ class ClusterRepoAccess : public RepoAccess {
     }
     StoreRepo out;
     out.config_map = cm_name;
+    for (const auto& [key, value] : data.items()) {
+      if (value.is_string()) out.files[key] = value.get<std::string>();
+    }
     out.registry_path = repo->ResolvePath(repo->config.registry);
     for (const auto& view : repo->feature_views) {
       out.all_views.push_back(view.name);

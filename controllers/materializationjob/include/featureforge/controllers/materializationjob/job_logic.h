@@ -38,6 +38,9 @@ struct JobSpec {
   std::optional<int64_t> ttl_seconds_after_finished;
   bool suspend = false;
   std::string event_log_uri;
+  // spec.computeClusterRef: run partitions as tasks on this ComputeCluster (same namespace)
+  // instead of executor pods.
+  std::string compute_cluster;
   // Schedules.
   std::string schedule;
   std::string time_zone;

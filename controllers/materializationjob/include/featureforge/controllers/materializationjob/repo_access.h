@@ -24,6 +24,9 @@ struct StoreRepo {
   std::string registry_path;              // resolved registry location
   std::vector<std::string> online_views;  // views materialized when featureViews is empty
   std::vector<std::string> all_views;
+  // The rendered repo's files (ConfigMap data: relative path -> content), shipped to
+  // ComputeCluster workers in each MaterializePartition task.
+  std::map<std::string, std::string> files;
 };
 
 class RepoAccess {
