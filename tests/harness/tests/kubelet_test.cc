@@ -393,7 +393,16 @@ TEST(FfclusterTest, StartsEverythingWritesKubeconfigAndStopsCleanly) {
   pid_t pid = std::stoi(RunCommand(with({"get", "pod", "s", "-o",
                                          "jsonpath={.status.containerStatuses[0].containerID}"}))
                             .out.substr(10));
+  // Services get loopback cluster IPs that ff-kube-proxy serves.
+  r = RunCommand(with({"apply", "-f", "-"}),
+                 "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {a: b}\n"
+                 "  ports: [{port: 80}]\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string ip = RunCommand(with({"get", "svc", "s", "-o", "jsonpath={.spec.clusterIP}"})).out;
+  EXPECT_THAT(ip, StartsWith("127."));
   EXPECT_EQ(RunCommand({script, "status", "--dir", dir}).exit_code, 0);
+  std::string status = RunCommand({script, "status", "--dir", dir}).out;
+  EXPECT_THAT(status, HasSubstr("kube-proxy running"));
   r = RunCommand({script, "stop", "--dir", dir});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(kill(-pid, 0), 0) << "stopping the kubelet kills its pods' processes";
