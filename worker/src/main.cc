@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "featureforge/cluster/commands.h"
 #include "featureforge/worker/commands.h"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   featureforge::worker::RegisterVectors(app, global, &exit_code);
   featureforge::worker::RegisterServe(app, global, &exit_code);
   featureforge::worker::RegisterExecutor(app, global, &exit_code);
+  featureforge::cluster::RegisterHeadCommand(app, global, &exit_code);
+  featureforge::cluster::RegisterWorkerCommand(app, global, &exit_code);
+  featureforge::cluster::RegisterClusterCommand(app, global, &exit_code);
 
   app.parse_complete_callback([&global] {
     spdlog::set_default_logger(spdlog::stderr_logger_mt("featureforge"));
