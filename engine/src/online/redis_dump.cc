@@ -6,18 +6,26 @@
 namespace featureforge::online {
 namespace {
 
-// Table for the reflected Jones polynomial (0xad93d23594c935a9 bit-reversed).
-constexpr std::array<uint64_t, 256> MakeCrc64Table() {
-  std::array<uint64_t, 256> table{};
+// Slice-by-8 tables for the reflected Jones polynomial (0xad93d23594c935a9 bit-reversed):
+// table[0] is the classic byte table, table[k] advances a byte through k more zero bytes.
+using Crc64Tables = std::array<std::array<uint64_t, 256>, 8>;
+constexpr Crc64Tables MakeCrc64Tables() {
+  Crc64Tables tables{};
   for (uint64_t i = 0; i < 256; ++i) {
     uint64_t crc = i;
-    for (int bit = 0; bit < 8; ++bit)
+    for (int bit = 0; bit < 8; ++bit) {
       crc = (crc & 1) ? (crc >> 1) ^ 0x95ac9329ac4bc9b5ULL : crc >> 1;
-    table[i] = crc;
+    }
+    tables[0][i] = crc;
   }
-  return table;
+  for (int k = 1; k < 8; ++k) {
+    for (int i = 0; i < 256; ++i) {
+      tables[k][i] = (tables[k - 1][i] >> 8) ^ tables[0][tables[k - 1][i] & 0xFF];
+    }
+  }
+  return tables;
 }
-constexpr std::array<uint64_t, 256> kCrc64Table = MakeCrc64Table();
+constexpr Crc64Tables kCrc64Tables = MakeCrc64Tables();
 
 // A listpack entry holding `s` as a string (encoding byte(s), bytes, backlen).
 void AppendListpackString(std::string_view s, std::string* out) {
@@ -84,7 +92,18 @@ constexpr char kRdbTypeHashListpack = 16;
 }  // namespace
 
 uint64_t RedisCrc64(uint64_t crc, std::string_view data) {
-  for (unsigned char byte : data) crc = kCrc64Table[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  size_t n = data.size();
+  const auto& t = kCrc64Tables;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t word = 0;
+    for (int i = 7; i >= 0; --i) word = (word << 8) | p[i];  // little-endian load
+    crc ^= word;
+    crc = t[7][crc & 0xFF] ^ t[6][(crc >> 8) & 0xFF] ^ t[5][(crc >> 16) & 0xFF] ^
+          t[4][(crc >> 24) & 0xFF] ^ t[3][(crc >> 32) & 0xFF] ^ t[2][(crc >> 40) & 0xFF] ^
+          t[1][(crc >> 48) & 0xFF] ^ t[0][crc >> 56];
+  }
+  for (; n > 0; --n, ++p) crc = t[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
   return crc;
 }
 
