@@ -180,6 +180,16 @@ TEST_F(ClusterProcessTest, ThreeWorkersRunFiftyNoopTasks) {
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->pending_tasks(), 0);
   EXPECT_EQ(status->running_tasks(), 0);
+
+  // A noop task asked to fail reports its failure.
+  v1::SubmitJobRequest failing = NoopJob("failing", 1, 0);
+  failing.mutable_tasks(0)->mutable_spec()->mutable_noop()->set_fail(true);
+  ASSERT_TRUE(client_->SubmitJob(failing).ok());
+  auto failed = WaitForJob("failing");
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->failed(), 1) << failed->DebugString();
+  EXPECT_THAT(failed->tasks(0).result().error(), HasSubstr("failed as asked"));
+  EXPECT_EQ(failed->tasks(0).result().exit_code(), 1);
 }
 
 TEST_F(ClusterProcessTest, TaskOfAKilledWorkerIsReassigned) {
@@ -303,7 +313,14 @@ TEST_F(ClusterProcessTest, ClusterStatusCli) {
   EXPECT_THAT(status.stdout_text, HasSubstr("\"group\": \"cpu\""));
   EXPECT_THAT(status.stdout_text, HasSubstr("\"slots\": 2"));
 
-  head_->Stop(SIGTERM);
+  // A second head cannot take the port.
+  testutil::ProcessResult second =
+      testutil::RunProcess({Featureforge(), "head", "--port", std::to_string(head_port_)});
+  EXPECT_EQ(second.exit_code, 1) << second.Describe();
+  EXPECT_THAT(second.stderr_text,
+              HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(head_port_)));
+
+  EXPECT_EQ(head_->Stop(SIGTERM, std::chrono::seconds(60)), 0);  // graceful: exit 0
   testutil::ProcessResult down =
       testutil::RunProcess({Featureforge(), "cluster", "status", "--head", address()});
   EXPECT_EQ(down.exit_code, 1) << down.Describe();

@@ -25,6 +25,7 @@ Status StatusFromGrpc(const grpc::Status& status, const std::string& address,
     case grpc::StatusCode::OK:
       return Status::OK();
     case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:  // the head shutting down cancels calls in flight
       return Status::Unavailable(what + " is unavailable (" + method + "): " + detail);
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return Status::Timeout(what + " did not answer " + method + " within " +

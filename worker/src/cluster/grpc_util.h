@@ -20,7 +20,7 @@ std::shared_ptr<grpc::Channel> NewHeadChannel(const std::string& address);
 void SetDeadline(grpc::ClientContext* context, std::chrono::milliseconds timeout);
 
 // Maps a failed call on the head at `address` to a Status that names the head and the method:
-// UNAVAILABLE -> kUnavailable, DEADLINE_EXCEEDED -> kTimeout, NOT_FOUND -> kNotFound,
+// UNAVAILABLE and CANCELLED -> kUnavailable, DEADLINE_EXCEEDED -> kTimeout, NOT_FOUND -> kNotFound,
 // INVALID_ARGUMENT -> kInvalidArgument, anything else -> kInternal.
 Status StatusFromGrpc(const grpc::Status& status, const std::string& address,
                       const std::string& method, std::chrono::milliseconds timeout);

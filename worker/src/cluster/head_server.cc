@@ -112,6 +112,9 @@ class GrpcHeadServer final : public HeadServer {
     builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
     builder.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+    // Without this, a second head on a port in use would share it (SO_REUSEPORT) instead of
+    // failing, and workers would reach either one.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ <= 0) {
       return Status::IOError("head cannot listen on " + listen +
