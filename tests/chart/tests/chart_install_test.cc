@@ -107,6 +107,8 @@ class ChartInstall : public ::testing::Test {
     if (server_ != nullptr) {
       // Stop every pod process (feature servers, executors, the operator) through the cluster.
       Kubectl({"delete", "mj,fs", "--all", "--all-namespaces", "--wait=true", "--timeout=60s"});
+      Kubectl({"delete", "computeclusters", "--all", "--all-namespaces", "--wait=true",
+               "--timeout=60s"});
       Kubectl(
           {"delete", "deployments", "--all", "--all-namespaces", "--wait=true", "--timeout=60s"});
       Kubectl({"delete", "pods", "--all", "--all-namespaces", "--wait=true", "--timeout=60s"});
