@@ -334,8 +334,7 @@ void PointInTime(const Options& o) {
   double baseline = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("\n## Point-in-time retrieval (%lld entity rows x 5 views x %d features)\n\n",
               static_cast<long long>(o.pit_entity_rows), kFeatures);
-  std::printf("| run | wall s | ratio |\n|---|---|---|\n");
-  std::printf("%s\n\n", LoadAverage().c_str());
+  std::printf("%s\n\n| run | wall s | ratio |\n|---|---|---|\n", LoadAverage().c_str());
   std::printf("| featureforge get-historical-features | %.2f | %.2fx |\n", ours.wall_seconds,
               ours.wall_seconds / baseline);
   std::printf("| hand-written DuckDB ASOF query | %.2f | limit |\n", baseline);

@@ -1,6 +1,7 @@
 #include "featureforge/materialize/materializer.h"
 
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -241,6 +242,25 @@ int64_t RowsPerPass(const MaterializeOptions& options) {
   return std::max(kMinRowsPerPass, options.chunk_size * kPassRowsPerChunkRow);
 }
 
+// Creates the connection's temp_directory (and its parents) so that spilling can start there.
+Status EnsureTempDirectory(offline::DuckConnection& connection) {
+  FF_ASSIGN_OR_RETURN(auto result, connection.Query("SELECT current_setting('temp_directory')"));
+  FF_ASSIGN_OR_RETURN(auto chunk, result->Next());
+  if (chunk == nullptr || chunk->size() == 0 || chunk->IsNull(0, 0)) return Status::OK();
+  std::vector<Value> values;
+  FF_RETURN_IF_ERROR(offline::AppendVectorValues(chunk->column(0), 1, ValueType::kString,
+                                                 "temp_directory", &values));
+  const std::string dir = std::get<std::string>(values[0].data);
+  if (dir.empty()) return Status::OK();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Status::IOError("create DuckDB temp_directory " + dir +
+                           " for spilling: " + ec.message());
+  }
+  return Status::OK();
+}
+
 // Sets a DuckDB setting for a scope and resets it to the database default afterwards.
 class DuckSettingGuard {
  public:
@@ -370,6 +390,10 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
   std::optional<DuckSettingGuard> memory_guard;
   if (repo.config.offline_store.memory_limit.empty() && rows_per_pass > 0) {
     const int64_t budget = std::max<int64_t>(kMinPassMemoryBytes, rows_per_pass * kPassBytesPerRow);
+    // DuckDB creates only the last level of its temp_directory when it first spills.
+    if (Status s = EnsureTempDirectory(offline.connection()); !s.ok()) {
+      return s.WithContext(context);
+    }
     memory_guard.emplace(offline.connection(), "memory_limit",
                          std::to_string(budget / (1024 * 1024)) + "MiB");
     if (Status s = memory_guard->status(); !s.ok()) return s.WithContext(context);
