@@ -362,6 +362,26 @@ TEST_F(HeadStateTest, TaskIdsOfDifferentJobsNeverShareAWorker) {
   EXPECT_EQ(other.task().job_id(), "b");
 }
 
+TEST_F(HeadStateTest, FinishedJobsAreForgottenAfterTheirRetention) {
+  Register("w1");
+  Submit(NoopJob("done", 1), 1);
+  Submit(NoopJob("busy", 1), 1);
+  ASSERT_EQ(Lease("w1").task().job_id(), "done");
+  Report("w1", "t0", true);
+  state_.Tick();  // first seen finished now
+  for (int hour = 1; hour <= 24; ++hour) {
+    now_ += 3600 * 1000 - 1;
+    Beat("w1", {});
+    EXPECT_TRUE(state_.GetJob("done").ok()) << "hour " << hour;
+    now_ += 1;
+    state_.Tick();
+  }
+  EXPECT_EQ(state_.GetJob("done").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(state_.GetJob("busy").ok());  // still queued: kept
+  // Resubmitting a forgotten job runs it again (what a client does after a restart too).
+  Submit(NoopJob("done", 1), 1);
+}
+
 TEST_F(HeadStateTest, LongPollWakesWhenATaskIsQueued) {
   Register("w1");
   v1::LeaseTaskResponse response;

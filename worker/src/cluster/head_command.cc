@@ -91,6 +91,11 @@ void RegisterHeadCommand(CLI::App& app, const worker::GlobalOptions& /*global*/,
       ->envname("FEATUREFORGE_MAX_LEASE_COUNT")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--finished-job-retention-s", flags->options.finished_job_retention_s,
+                  "finished jobs are forgotten this long after they finished (0 = never)")
+      ->envname("FEATUREFORGE_FINISHED_JOB_RETENTION_S")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--address-file", flags->address_file,
                   "write host:port here once listening (useful with --port 0)")
       ->envname("FEATUREFORGE_ADDRESS_FILE");

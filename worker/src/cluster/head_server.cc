@@ -98,10 +98,11 @@ class GrpcHeadServer final : public HeadServer {
  public:
   explicit GrpcHeadServer(const HeadOptions& options)
       : options_(options),
-        state_(HeadStateOptions{NewHeadId(), options.heartbeat_interval_ms,
-                                options.heartbeat_timeout_ms, options.default_max_lease_count,
-                                /*max_lease_wait_ms=*/30000},
-               NowUnixMs),
+        state_(
+            HeadStateOptions{NewHeadId(), options.heartbeat_interval_ms,
+                             options.heartbeat_timeout_ms, options.default_max_lease_count,
+                             /*max_lease_wait_ms=*/30000, options.finished_job_retention_s * 1000},
+            NowUnixMs),
         service_(&state_) {}
 
   ~GrpcHeadServer() override { Shutdown(); }

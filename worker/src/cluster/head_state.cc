@@ -350,7 +350,25 @@ v1::ClusterStatus HeadState::GetClusterStatus() {
 
 void HeadState::Tick() {
   std::lock_guard<std::mutex> lock(mu_);
-  TickLocked(clock_());
+  const int64_t now = clock_();
+  TickLocked(now);
+  // Retention scans every task, so it runs here (a few times a second), not on every call.
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    JobEntry& job = it->second;
+    const bool finished = std::all_of(job.tasks.begin(), job.tasks.end(),
+                                      [](const auto& t) { return IsTerminal(t.second.state); });
+    if (!finished) {
+      job.finished_since_ms = 0;
+    } else if (job.finished_since_ms == 0) {
+      job.finished_since_ms = now;
+    }
+    if (finished && options_.finished_job_retention_ms > 0 &&
+        now - job.finished_since_ms >= options_.finished_job_retention_ms) {
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void HeadState::Shutdown() {

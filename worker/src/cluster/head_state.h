@@ -26,6 +26,9 @@ struct HeadStateOptions {
   int64_t heartbeat_timeout_ms = 5000;
   int32_t default_max_lease_count = 3;  // when a job does not say (0)
   int64_t max_lease_wait_ms = 30000;    // caps a worker's long poll
+  // A job whose tasks have all finished is forgotten this long after it was first seen
+  // finished (GetJob then answers NOT_FOUND); 0 keeps jobs for the head's lifetime.
+  int64_t finished_job_retention_ms = 24 * 3600 * 1000;
 };
 
 class HeadState {
@@ -52,8 +55,8 @@ class HeadState {
   v1::ClusterStatus GetClusterStatus();
 
   // Declares workers without a heartbeat for heartbeat_timeout_ms lost (their tasks are
-  // requeued or failed) and fails tasks whose deadline passed. Called periodically by the
-  // server and at the start of every call above.
+  // requeued or failed) and fails tasks whose deadline passed (also done at the start of every
+  // call above); forgets finished jobs past their retention. Called periodically by the server.
   void Tick();
 
   // Wakes every long poll and makes further ones return at once (server shutdown).
@@ -77,6 +80,7 @@ class HeadState {
     int32_t max_lease_count = 3;
     std::vector<std::string> task_order;  // submission order, for GetJob
     std::map<std::string, TaskEntry> tasks;
+    int64_t finished_since_ms = 0;  // when Tick first saw every task finished; 0 = not finished
   };
   struct WorkerEntry {
     std::string worker_id;

@@ -17,6 +17,9 @@ struct HeadOptions {
   int64_t heartbeat_interval_ms = 1000;    // told to workers at registration
   int64_t heartbeat_timeout_ms = 5000;     // silence after which a worker is lost
   int32_t default_max_lease_count = 3;     // for jobs that do not set max_lease_count
+  // Finished jobs are forgotten this long after they finished (0 = never). A client asking
+  // later gets NOT_FOUND, exactly as after a head restart.
+  int64_t finished_job_retention_s = 24 * 3600;
 };
 
 class HeadServer {
