@@ -235,7 +235,7 @@ constexpr int64_t kMinRowsPerPass = 100'000;
 // DuckDB memory per row of a pass (a typed row of keys, timestamps and ~10 features plus the
 // window's sort state), and a floor for tiny passes.
 constexpr int64_t kPassBytesPerRow = 128;
-constexpr int64_t kMinPassMemoryBytes = int64_t{32} << 20;
+constexpr int64_t kMinPassMemoryBytes = int64_t{48} << 20;
 
 int64_t RowsPerPass(const MaterializeOptions& options) {
   if (options.rows_per_pass >= 0) return options.rows_per_pass;
@@ -267,6 +267,7 @@ class DuckSettingGuard {
   DuckSettingGuard(offline::DuckConnection& connection, std::string name, const std::string& value)
       : connection_(connection), name_(std::move(name)) {
     status_ = connection_.Execute("SET " + name_ + " = " + offline::QuoteLiteral(value));
+    if (!status_.ok()) status_ = status_.WithContext("SET " + name_);
   }
   ~DuckSettingGuard() {
     if (status_.ok()) (void)connection_.Execute("RESET " + name_);
@@ -387,16 +388,25 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
                              : 1;
   // Without a configured offline_store.memory_limit, DuckDB may use most of the machine's RAM
   // for one pass; bound it by the pass size (it spills to the store's temp_directory beyond).
-  std::optional<DuckSettingGuard> memory_guard;
+  // One DuckDB thread unless the repo sets offline_store.threads: each thread holds its own
+  // scan buffers (measured: +20 MiB per extra thread), and the writer thread and the store need
+  // the other cores. Output order does not matter here (the latest row per key is chosen by SQL).
+  std::vector<std::unique_ptr<DuckSettingGuard>> setting_guards;
   if (repo.config.offline_store.memory_limit.empty() && rows_per_pass > 0) {
     const int64_t budget = std::max<int64_t>(kMinPassMemoryBytes, rows_per_pass * kPassBytesPerRow);
     // DuckDB creates only the last level of its temp_directory when it first spills.
     if (Status s = EnsureTempDirectory(offline.connection()); !s.ok()) {
       return s.WithContext(context);
     }
-    memory_guard.emplace(offline.connection(), "memory_limit",
-                         std::to_string(budget / (1024 * 1024)) + "MiB");
-    if (Status s = memory_guard->status(); !s.ok()) return s.WithContext(context);
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"memory_limit", std::to_string(budget / (1024 * 1024)) + "MiB"},
+        {"preserve_insertion_order", "false"}};
+    if (repo.config.offline_store.threads <= 0) settings.emplace_back("threads", "1");
+    for (const auto& [name, value] : settings) {
+      setting_guards.push_back(
+          std::make_unique<DuckSettingGuard>(offline.connection(), name, value));
+      if (Status s = setting_guards.back()->status(); !s.ok()) return s.WithContext(context);
+    }
   }
   ChunkWriter writer(store, spec, options, result.rows_read, &result);
   for (int64_t pass = 0; pass < passes; ++pass) {

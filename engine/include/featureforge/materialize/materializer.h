@@ -68,7 +68,8 @@ struct MaterializeOptions {
   // keys of one hash bucket (one extra scan of the data per pass). 0 = always one pass;
   // -1 (default) = 250 x chunk_size, at least 100,000, so memory follows the chunk size.
   // Unless the repo sets offline_store.memory_limit, DuckDB's memory_limit is held to
-  // max(32 MiB, 128 B x rows_per_pass) during the run (beyond it DuckDB spills to disk).
+  // max(48 MiB, 128 B x rows_per_pass) during the run (beyond it DuckDB spills to disk), with
+  // preserve_insertion_order off and, unless offline_store.threads is set, one DuckDB thread.
   int64_t rows_per_pass = -1;
   // Write chunk i on a background thread while chunk i+1 is read and converted (at most two
   // chunks in memory). The store sees one Write call at a time, in chunk order, either way.
