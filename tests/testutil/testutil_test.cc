@@ -5,8 +5,25 @@
 
 #include <filesystem>
 
+#include "featureforge/testutil/sample_repo.h"
+
 namespace featureforge::testutil {
 namespace {
+
+TEST(SampleRepoTest, EndIsAnIsoHourAndAMissingSourceTreeIsReported) {
+  SampleRepo fixed;
+  fixed.end_unix_seconds = 1768046400;
+  EXPECT_EQ(fixed.end_iso(), "2026-01-10T12:00:00Z");
+
+  TempDir empty_source("ff-tu-src");
+  TempDir target("ff-tu-repo");
+  ::setenv("FEATUREFORGE_SOURCE_DIR", empty_source.path().c_str(), 1);
+  SampleRepo repo = CreateSampleRepo(target.Join("driver_ranking"));
+  ::unsetenv("FEATUREFORGE_SOURCE_DIR");
+  EXPECT_NE(repo.error.find(empty_source.path() + "/examples/driver_ranking"), std::string::npos)
+      << repo.error;
+  EXPECT_EQ(repo.end_unix_seconds % 3600, 0);
+}
 
 TEST(TempDirTest, CreatesAndRemoves) {
   std::string path;

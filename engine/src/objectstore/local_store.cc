@@ -90,8 +90,15 @@ Status WriteViaTemp(const std::string& path, Fill fill) {
   if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
     status = Status::IOError("renaming " + temp + " to " + path + ": " + ErrnoText(errno));
   }
-  if (!status.ok()) ::unlink(temp.c_str());
-  return status;
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status;
+  }
+  // Make the rename itself durable (best effort: some filesystems refuse to fsync a folder).
+  std::string folder = fs::path(path).parent_path().string();
+  Fd dir_fd(::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+  return Status::OK();
 }
 
 Result<int> OpenForRead(const std::string& path, const std::string& uri) {
@@ -106,6 +113,20 @@ Result<int> OpenForRead(const std::string& path, const std::string& uri) {
     return Status::InvalidArgument(uri + " is a folder, not an object");
   }
   return fd;
+}
+
+// Reads the rest of `fd` into `out`.
+Status ReadAll(int fd, const std::string& path, std::string* out) {
+  char buffer[64 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("reading " + path + ": " + ErrnoText(errno));
+    }
+    if (n == 0) return Status::OK();
+    out->append(buffer, static_cast<size_t>(n));
+  }
 }
 
 // Copies `source_fd` to `path` atomically.
@@ -148,16 +169,7 @@ Result<std::string> LocalObjectStore::Get(const std::string& uri) {
   std::string out;
   struct stat st;
   if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
-  char buffer[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("reading " + path + ": " + ErrnoText(errno));
-    }
-    if (n == 0) break;
-    out.append(buffer, static_cast<size_t>(n));
-  }
+  FF_RETURN_IF_ERROR(ReadAll(fd.get(), path, &out));
   return out;
 }
 
@@ -183,16 +195,7 @@ Result<VersionedObject> LocalObjectStore::GetVersioned(const std::string& uri) {
   VersionedObject out;
   out.version = FileVersion(st);
   out.data.reserve(static_cast<size_t>(st.st_size));
-  char buffer[64 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("reading " + path + ": " + ErrnoText(errno));
-    }
-    if (n == 0) break;
-    out.data.append(buffer, static_cast<size_t>(n));
-  }
+  FF_RETURN_IF_ERROR(ReadAll(fd.get(), path, &out.data));
   return out;
 }
 

@@ -508,7 +508,10 @@ class S3ObjectStore::Impl {
   // Writes a sibling probe object, then overwrites it with an If-Match that cannot match: a
   // server that checks answers 412, one that ignores the header answers 200.
   Result<bool> ProbeConditionalWrites(const Location& target) {
-    Location probe{target.bucket, target.key + ".ff-conditional-write-probe"};
+    // Unique per probe: processes probing side by side must not delete each other's object.
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    Location probe{target.bucket, target.key + ".ff-conditional-write-probe-" +
+                                      std::to_string(::getpid()) + "-" + std::to_string(rng())};
     FF_RETURN_IF_ERROR(PutSingle(probe, "probe"));
     Call call{"PutObject (conditional-write probe)", "PUT", probe};
     call.body = "probe, overwritten";

@@ -1,11 +1,10 @@
-// Registry storage: the framed file format, local files (temp + fsync + rename, flock for
-// Update) and object stores (one PUT, optimistic concurrency for Update).
+// Registry storage: the framed file format, local files (WriteFileAtomically: temp + fsync +
+// rename; flock for Update) and object stores (one PUT, optimistic concurrency for Update).
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -59,52 +58,6 @@ Result<Location> Locate(const std::string& path) {
 }
 
 std::string ErrnoText() { return std::strerror(errno); }
-
-Status WriteAll(int fd, const std::string& data) {
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError(ErrnoText());
-    written += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
-Status SaveLocalFile(const std::string& path, const std::string& data) {
-  const fs::path target(path);
-  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) {
-    return Status::IOError("cannot create folder " + folder.string() +
-                           " for the registry: " + error.message());
-  }
-  static std::atomic<uint64_t> counter{0};
-  const std::string temp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::IOError("cannot create " + temp + " to save the registry: " + ErrnoText());
-  }
-  Status status = WriteAll(fd, data);
-  if (status.ok() && ::fsync(fd) != 0) status = Status::IOError(ErrnoText());
-  if (::close(fd) != 0 && status.ok()) status = Status::IOError(ErrnoText());
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(ErrnoText());
-  }
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return Status::IOError("cannot save the registry to " + path + ": " + status.message());
-  }
-  // Make the rename itself durable.
-  int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::OK();
-}
 
 // Holds an exclusive flock on a file for its lifetime.
 class FileLock {
@@ -250,7 +203,11 @@ Result<std::string> Registry::Version(const std::string& path) {
 Status Registry::Save(const std::string& path) const {
   FF_ASSIGN_OR_RETURN(Location where, Locate(path));
   const std::string data = Encode();
-  if (where.local) return SaveLocalFile(where.path, data);
+  if (where.local) {
+    Status saved = WriteFileAtomically(where.path, data);
+    if (!saved.ok()) return saved.WithContext("cannot save the registry to " + path);
+    return Status::OK();
+  }
   auto store = OpenObjectStore(where.path);
   if (!store.ok()) return store.status().WithContext("registry " + path);
   Status saved = (*store)->Put(where.path, data);

@@ -15,14 +15,7 @@ bool IsProjectName(const std::string& name) {
 // Reads a nested section (`online_store:` ...) as a map; nullopt when absent or not a map.
 std::optional<MapReader> Section(MapReader& parent, const std::string& field) {
   if (!parent.Has(field)) return std::nullopt;
-  YAML::Node node = parent.Get(field);
-  if (!node.IsMap()) {
-    parent.Report(field, "expected a map, got " + DescribeNodeType(node));
-    return std::nullopt;
-  }
-  YamlContext context = parent.context();
-  context.field_prefix = field + ".";
-  return MapReader(node, context);
+  return parent.Nested(field);
 }
 
 void ParseRegistry(MapReader& root, RepoConfig* config) {

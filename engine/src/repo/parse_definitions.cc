@@ -197,9 +197,8 @@ void ParseFeatureView(MapReader& reader, const std::string& name, bool is_batch,
   std::vector<std::string> allowed = {"name",   "entities", "ttl",         "schema",
                                       "online", "offline",  "description", "tags"};
   if (is_batch) {
-    allowed.insert(allowed.end(),
-                   {"sources", "query", "path", "timestamp_field", "created_timestamp_column",
-                    "embedding", "vector_index"});
+    allowed.insert(allowed.end(), {"sources", "query", "path", "timestamp_field",
+                                   "created_timestamp_column", "embedding", "vector_index"});
   } else {
     allowed.push_back("source");
   }

@@ -9,18 +9,6 @@
 namespace featureforge::repo {
 namespace {
 
-// A nested block as a map; nullopt (reported) when it is not one.
-std::optional<MapReader> Block(MapReader& parent, const std::string& field) {
-  YAML::Node node = parent.Get(field);
-  if (!node.IsMap()) {
-    parent.Report(field, "expected a map, got " + DescribeNodeType(node));
-    return std::nullopt;
-  }
-  YamlContext context = parent.context();
-  context.field_prefix = field + ".";
-  return MapReader(node, context);
-}
-
 // Reads an integer field into `out` when present and within [min, max].
 void IntIn(MapReader& reader, const std::string& field, int64_t min, int64_t max, int* out) {
   auto value = reader.Int(field);
@@ -114,7 +102,7 @@ void ParseVectorIndex(MapReader& reader, VectorIndexConfig* config) {
 void ParseEmbeddingBlocks(MapReader& reader, FeatureView* view, FieldLines* lines) {
   const bool has_embedding = reader.Has("embedding");
   if (has_embedding) {
-    if (auto block = Block(reader, "embedding")) {
+    if (auto block = reader.Nested("embedding")) {
       EmbeddingConfig config;
       ParseEmbedding(*block, &config, lines);
       view->embedding = config;
@@ -125,7 +113,7 @@ void ParseEmbeddingBlocks(MapReader& reader, FeatureView* view, FieldLines* line
     if (!has_embedding) {
       reader.Report("vector_index", "needs an `embedding:` block (the vectors it indexes)");
     }
-    if (auto block = Block(reader, "vector_index")) {
+    if (auto block = reader.Nested("vector_index")) {
       VectorIndexConfig config;
       ParseVectorIndex(*block, &config);
       if (view->embedding) view->vector_index = config;

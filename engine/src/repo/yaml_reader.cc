@@ -88,6 +88,26 @@ int MapReader::LineOf(const std::string& field) const {
   return line > 0 ? line : line_;
 }
 
+std::optional<MapReader> MapReader::Nested(const std::string& field) const {
+  YAML::Node node = Get(field);
+  if (!node.IsMap()) {
+    Report(field, "expected a map, got " + DescribeNodeType(node));
+    return std::nullopt;
+  }
+  YamlContext context = context_;
+  context.field_prefix += field + ".";
+  return MapReader(node, context);
+}
+
+const MapReader::Entry* MapReader::Present(const std::string& field, bool required) const {
+  const Entry* entry = Find(field);
+  if (entry == nullptr || entry->value.IsNull()) {
+    if (required) Report(field, entry ? "missing value" : "missing required field");
+    return nullptr;
+  }
+  return entry;
+}
+
 void MapReader::Report(const std::string& field, const std::string& message,
                        bool not_supported) const {
   context_.Report(LineOf(field), field, message, not_supported);
@@ -111,11 +131,8 @@ std::optional<std::string> MapReader::Expand(const std::string& text, const std:
 }
 
 std::optional<std::string> MapReader::String(const std::string& field, bool required) {
-  const Entry* entry = Find(field);
-  if (entry == nullptr || entry->value.IsNull()) {
-    if (required) Report(field, entry ? "missing value" : "missing required field");
-    return std::nullopt;
-  }
+  const Entry* entry = Present(field, required);
+  if (entry == nullptr) return std::nullopt;
   if (!entry->value.IsScalar()) {
     Report(field, "expected a string, got " + DescribeNodeType(entry->value));
     return std::nullopt;
@@ -132,8 +149,8 @@ std::optional<std::string> MapReader::String(const std::string& field, bool requ
 }
 
 std::optional<bool> MapReader::Bool(const std::string& field) {
-  const Entry* entry = Find(field);
-  if (entry == nullptr || entry->value.IsNull()) return std::nullopt;
+  const Entry* entry = Present(field, false);
+  if (entry == nullptr) return std::nullopt;
   bool value = false;
   std::optional<std::string> text;
   if (entry->value.IsScalar()) {
@@ -149,8 +166,8 @@ std::optional<bool> MapReader::Bool(const std::string& field) {
 }
 
 std::optional<int64_t> MapReader::Int(const std::string& field) {
-  const Entry* entry = Find(field);
-  if (entry == nullptr || entry->value.IsNull()) return std::nullopt;
+  const Entry* entry = Present(field, false);
+  if (entry == nullptr) return std::nullopt;
   if (entry->value.IsScalar()) {
     std::optional<std::string> expanded = Expand(entry->value.Scalar(), field, LineOf(field));
     if (!expanded) return std::nullopt;
@@ -166,11 +183,8 @@ std::optional<int64_t> MapReader::Int(const std::string& field) {
 
 std::optional<std::vector<std::string>> MapReader::StringList(const std::string& field,
                                                               bool required) {
-  const Entry* entry = Find(field);
-  if (entry == nullptr || entry->value.IsNull()) {
-    if (required) Report(field, entry ? "missing value" : "missing required field");
-    return std::nullopt;
-  }
+  const Entry* entry = Present(field, required);
+  if (entry == nullptr) return std::nullopt;
   if (!entry->value.IsSequence()) {
     Report(field, "expected a list, got " + DescribeNodeType(entry->value));
     return std::nullopt;
@@ -200,8 +214,8 @@ std::optional<std::vector<std::string>> MapReader::StringList(const std::string&
 }
 
 std::optional<std::map<std::string, std::string>> MapReader::StringMap(const std::string& field) {
-  const Entry* entry = Find(field);
-  if (entry == nullptr || entry->value.IsNull()) return std::nullopt;
+  const Entry* entry = Present(field, false);
+  if (entry == nullptr) return std::nullopt;
   if (!entry->value.IsMap()) {
     Report(field, "expected a map, got " + DescribeNodeType(entry->value));
     return std::nullopt;

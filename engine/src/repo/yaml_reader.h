@@ -57,6 +57,9 @@ class MapReader {
   // The value node (an undefined node when absent) and the line of the field (map line if absent).
   YAML::Node Get(const std::string& field) const;
   int LineOf(const std::string& field) const;
+  // The map at `field` as a reader whose field names are prefixed "<field>."; nullopt (reported)
+  // when the value is not a map.
+  std::optional<MapReader> Nested(const std::string& field) const;
   // Adds a problem at `field`'s line.
   void Report(const std::string& field, const std::string& message,
               bool not_supported = false) const;
@@ -78,6 +81,8 @@ class MapReader {
     YAML::Node value;
   };
   const Entry* Find(const std::string& field) const;
+  // The field's entry when it has a value; nullptr otherwise (reported when `required`).
+  const Entry* Present(const std::string& field, bool required) const;
   // The scalar's text with ${NAME} expanded (when the context expands); nullopt after
   // reporting a reference that cannot be expanded at `line`.
   std::optional<std::string> Expand(const std::string& text, const std::string& field, int line);

@@ -11,47 +11,14 @@
 #include "featureforge/objectstore/memory_store.h"
 #include "featureforge/registry/registry.h"
 #include "featureforge/registry/registry_cache.h"
+#include "registry_fixtures.h"
 
 namespace featureforge::registry {
 namespace {
 
+using testing::ApplySample;
 using ::testing::HasSubstr;
-
-repo::Repo OneViewRepo(const std::string& project = "rides") {
-  repo::Repo repo;
-  repo.config.project = project;
-  repo::Entity driver;
-  driver.name = "driver";
-  driver.join_keys = {"driver_id"};
-  driver.value_type = ValueType::kInt64;
-  repo.entities = {driver};
-  repo::DataSource stats;
-  stats.name = "stats";
-  stats.path = "data/stats.csv";
-  stats.format = repo::FileFormat::kCsv;
-  repo.sources = {stats};
-  repo::FeatureView view;
-  view.name = "hourly";
-  view.entities = {"driver"};
-  view.ttl = 3600 * kMicrosPerSecond;
-  view.features = {{"conv_rate", ValueType::kFloat, "", {}}};
-  view.source = "stats";
-  repo.feature_views = {view};
-  return repo;
-}
-
-Status ApplySample(const std::string& uri) {
-  return Registry::Update(uri, [](Registry& registry) {
-    registry.Apply(OneViewRepo(), 1000);
-    return Status::OK();
-  });
-}
-
-Status Record(const std::string& uri, TimestampMicros start) {
-  return Registry::Update(uri, [&](Registry& registry) {
-    return registry.RecordMaterialization("hourly", start, start + 10, 1, 2000);
-  });
-}
+using testing::Record;
 
 // A unique mem:// URI per test.
 std::string MemUri(const std::string& name) {

@@ -12,51 +12,18 @@
 #include "featureforge/registry/registry.h"
 #include "featureforge/registry/registry_cache.h"
 #include "ff_s3_testutil/s3rver.h"
+#include "registry_fixtures.h"
 
 namespace featureforge::registry {
 namespace {
 
 using featureforge::testing::FaultInjectingProxy;
 using featureforge::testing::S3rverProcess;
+using testing::ApplySample;
 using ::testing::HasSubstr;
+using testing::Record;
 
 constexpr char kBucket[] = "ff-registry";
-
-repo::Repo OneViewRepo() {
-  repo::Repo repo;
-  repo.config.project = "rides";
-  repo::Entity driver;
-  driver.name = "driver";
-  driver.join_keys = {"driver_id"};
-  driver.value_type = ValueType::kInt64;
-  repo.entities = {driver};
-  repo::DataSource stats;
-  stats.name = "stats";
-  stats.path = "s3://ff-registry/data/stats.parquet";
-  stats.format = repo::FileFormat::kParquet;
-  repo.sources = {stats};
-  repo::FeatureView view;
-  view.name = "hourly";
-  view.entities = {"driver"};
-  view.ttl = 3600 * kMicrosPerSecond;
-  view.features = {{"conv_rate", ValueType::kFloat, "", {}}};
-  view.source = "stats";
-  repo.feature_views = {view};
-  return repo;
-}
-
-Status ApplySample(const std::string& uri) {
-  return Registry::Update(uri, [](Registry& registry) {
-    registry.Apply(OneViewRepo(), 1000);
-    return Status::OK();
-  });
-}
-
-Status Record(const std::string& uri, TimestampMicros start) {
-  return Registry::Update(uri, [&](Registry& registry) {
-    return registry.RecordMaterialization("hourly", start, start + 10, 1, 2000);
-  });
-}
 
 class RegistryS3Test : public ::testing::Test {
  protected:

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "registry_fixtures.h"
+
 namespace featureforge::registry {
 namespace {
 
@@ -370,11 +372,7 @@ TEST(RegistryTest, ConcurrentUpdatesFromProcessesLoseNothing) {
     }
     children.push_back(child);
   }
-  for (pid_t child : children) {
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-    EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
-  }
+  EXPECT_TRUE(testing::AllChildrenSucceeded(children));
   auto loaded = Registry::Load(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->feature_view("hourly")->intervals.size(), size_t{kProcesses * kRecordsEach});

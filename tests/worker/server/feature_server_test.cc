@@ -11,6 +11,7 @@
 
 #include "featureforge/common/time.h"
 #include "featureforge/offline/duckdb.h"
+#include "featureforge/testutil/sample_repo.h"
 #include "featureforge/testutil/testutil.h"
 #include "http_client.h"
 
@@ -33,16 +34,10 @@ json ParseOrFail(const HttpResult& r) {
 class FeatureServerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    repo_ = tmp_.Join("driver_ranking");
-    fs::copy(testutil::SourceDir() + "/examples/driver_ranking", repo_,
-             fs::copy_options::recursive);
-    fs::remove_all(repo_ + "/data");
-    const int64_t hour = 3600 * kMicrosPerSecond;
-    end_ = SystemClock().Now() / hour * hour;
-    ProcessResult gen =
-        RunProcess({testutil::BuildDir() + "/examples/ff-sample-data", "--repo", repo_, "--drivers",
-                    "40", "--days", "4", "--end", FormatTimestamp(end_)});
-    ASSERT_EQ(gen.exit_code, 0) << gen.Describe();
+    testutil::SampleRepo sample = testutil::CreateSampleRepo(tmp_.Join("driver_ranking"));
+    ASSERT_TRUE(sample.error.empty()) << sample.error;
+    repo_ = sample.dir;
+    end_ = sample.end_unix_seconds * kMicrosPerSecond;
     if (GetParam() == "redis") {
       std::string error = redis_.Start();
       ASSERT_TRUE(error.empty()) << error;

@@ -41,8 +41,8 @@ struct S3Options {
   // PutIfVersion sends If-Match / If-None-Match: * (AWS S3 honours both since 2024). Not every
   // S3-compatible server does (s3rver 3.7 ignores them and overwrites), so by default the first
   // conditional write to a bucket probes the server once per process with a sibling object
-  // "<key>.ff-conditional-write-probe" and returns NotSupported when the server ignored the
-  // condition. kOn skips the probe; kOff always returns NotSupported.
+  // "<key>.ff-conditional-write-probe-<pid>-<random>" and returns NotSupported when the server
+  // ignored the condition. kOn skips the probe; kOff always returns NotSupported.
   enum class ConditionalWrites { kAuto, kOn, kOff };
   ConditionalWrites conditional_writes = ConditionalWrites::kAuto;
 
