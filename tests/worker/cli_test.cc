@@ -11,6 +11,7 @@
 #include "featureforge/offline/duckdb.h"
 #include "featureforge/testutil/sample_repo.h"
 #include "featureforge/testutil/testutil.h"
+#include "ff_s3_testutil/s3rver.h"
 
 namespace featureforge {
 namespace {
@@ -176,6 +177,51 @@ TEST_F(CliTest, PartitionedRunsCoverEveryDriverOnceWithoutRecordingWatermarks) {
     written += run["views"][0]["rows_written"].get<int64_t>();
   }
   EXPECT_EQ(written, 40);
+}
+
+// The registry in S3, its URI and the credentials taken from the environment the way a pod gets
+// them from a Secret (feature_store.yaml says `registry: ${FF_REGISTRY_URI}`).
+TEST_F(CliTest, RegistryOnS3NamedThroughTheEnvironment) {
+  auto s3 = testing::S3rverProcess::Start({"ff-cli"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  std::string config = testutil::ReadFile(repo_ + "/feature_store.yaml");
+  const size_t line = config.find("registry: data/registry.pb");
+  ASSERT_NE(line, std::string::npos) << config;
+  config.replace(line, std::string("registry: data/registry.pb").size(),
+                 "registry: ${FF_REGISTRY_URI}");
+  std::ofstream(repo_ + "/feature_store.yaml") << config;
+  testutil::SubprocessOptions options;
+  options.env = {{"FF_REGISTRY_URI", "s3://ff-cli/prod/registry.pb"},
+                 {"AWS_ENDPOINT_URL_S3", (*s3)->endpoint()},
+                 {"AWS_ACCESS_KEY_ID", testing::kS3rverAccessKeyId},
+                 {"AWS_SECRET_ACCESS_KEY", testing::kS3rverSecretAccessKey}};
+  auto ff = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge", "--repo", repo_,
+                                     "-o", "json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, options);
+  };
+  ProcessResult apply = ff({"apply"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.Describe();
+  ProcessResult run = ff({"materialize-incremental", FormatTimestamp(end_), "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ProcessResult listed = ff({"list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.Describe();
+  nlohmann::json listing = nlohmann::json::parse(listed.stdout_text, nullptr, false);
+  ASSERT_FALSE(listing.is_discarded()) << listed.Describe();
+  for (const auto& v : listing["feature_views"]) {
+    if (v["online"].get<bool>()) {
+      EXPECT_EQ(v["last_materialized_end"], FormatTimestamp(end_)) << v.dump();
+    }
+  }
+  EXPECT_FALSE(fs::exists(repo_ + "/data/registry.pb"));
+  // Without the variable the CLI says which one is missing, where.
+  options.env.erase("FF_REGISTRY_URI");
+  ProcessResult unset = ff({"list"});
+  EXPECT_EQ(unset.exit_code, 2) << unset.Describe();
+  EXPECT_NE(unset.stderr_text.find("feature_store.yaml:3"), std::string::npos) << unset.Describe();
+  EXPECT_NE(unset.stderr_text.find("FF_REGISTRY_URI is not set"), std::string::npos)
+      << unset.Describe();
 }
 
 }  // namespace
