@@ -56,25 +56,7 @@ TEST(RegistryConditionalS3Test, TwoProcessesUpdatingSideBySideLoseNothing) {
 
   constexpr int kProcesses = 2;
   constexpr int kEach = 15;
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      bool ok = true;
-      for (int i = 0; i < kEach && ok; ++i) {
-        const TimestampMicros start = (p * kEach + i) * 100;
-        Status status = testing::Record(uri, start);
-        if (!status.ok()) {
-          fprintf(stderr, "process %d update %d: %s\n", p, i, status.ToString().c_str());
-          ok = false;
-        }
-      }
-      _exit(ok ? 0 : 1);
-    }
-    children.push_back(child);
-  }
-  EXPECT_TRUE(testing::AllChildrenSucceeded(children));
+  EXPECT_TRUE(testing::RecordFromProcesses(uri, kProcesses, kEach));
 
   auto loaded = Registry::Load(uri);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();

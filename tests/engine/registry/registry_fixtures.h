@@ -2,8 +2,12 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "featureforge/registry/registry.h"
@@ -50,14 +54,47 @@ inline Status Record(const std::string& uri, TimestampMicros start) {
   });
 }
 
-// Waits for every child; true when all exited 0.
-inline bool AllChildrenSucceeded(const std::vector<pid_t>& children) {
+// `processes` forked children each Record `each` distinct intervals (the first failure is
+// printed to stderr); true when every child succeeded. Fork before this process talks to the
+// store over the network, so no pooled connection is shared with the children.
+inline bool RecordFromProcesses(const std::string& uri, int processes, int each) {
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    pid_t child = fork();
+    if (child < 0) return false;
+    if (child == 0) {
+      for (int i = 0; i < each; ++i) {
+        Status status = Record(uri, (p * each + i) * 100);
+        if (!status.ok()) {
+          std::fprintf(stderr, "process %d update %d: %s\n", p, i, status.ToString().c_str());
+          _exit(1);
+        }
+      }
+      _exit(0);
+    }
+    children.push_back(child);
+  }
   bool ok = true;
   for (pid_t child : children) {
     int status = 0;
     ok = waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 && ok;
   }
   return ok;
+}
+
+// `threads` threads each Record `each` distinct intervals; returns how many updates failed.
+inline int RecordFromThreads(const std::string& uri, int threads, int each) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < each; ++i) {
+        if (!Record(uri, (t * each + i) * 100).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return failures.load();
 }
 
 }  // namespace featureforge::registry::testing

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <atomic>
-#include <thread>
 #include <vector>
 
 #include "featureforge/objectstore/object_store.h"
@@ -119,17 +117,7 @@ TEST_F(RegistryS3Test, ConcurrentThreadsLoseNoUpdate) {
   ASSERT_TRUE(ApplySample(uri).ok());
   constexpr int kThreads = 3;
   constexpr int kEach = 5;
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) {
-        if (!Record(uri, (t * kEach + i) * 100).ok()) ++failures;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(testing::RecordFromThreads(uri, kThreads, kEach), 0);
   EXPECT_EQ(Registry::Load(uri)->feature_view("hourly")->intervals.size(),
             size_t{kThreads * kEach});
 }

@@ -356,23 +356,7 @@ TEST(RegistryTest, ConcurrentUpdatesFromProcessesLoseNothing) {
               }).ok());
   constexpr int kProcesses = 6;
   constexpr int kRecordsEach = 10;
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      bool ok = true;
-      for (int i = 0; i < kRecordsEach; ++i) {
-        const TimestampMicros start = (p * kRecordsEach + i) * 100;
-        ok = ok && Registry::Update(path, [&](Registry& registry) {
-                     return registry.RecordMaterialization("hourly", start, start + 50, 1, 2000);
-                   }).ok();
-      }
-      _exit(ok ? 0 : 1);
-    }
-    children.push_back(child);
-  }
-  EXPECT_TRUE(testing::AllChildrenSucceeded(children));
+  EXPECT_TRUE(testing::RecordFromProcesses(path, kProcesses, kRecordsEach));
   auto loaded = Registry::Load(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->feature_view("hourly")->intervals.size(), size_t{kProcesses * kRecordsEach});
