@@ -15,6 +15,11 @@ GEN="$BUILD/examples/ff-sample-data"
 RTT="$BUILD/bench/server/ff-bench-redis-rtt"
 DURATION="${DURATION:-10s}"
 SERVER_THREADS="${SERVER_THREADS:-2}"
+# PERF_OUT=/tmp/serve.perf.data: also `perf record -g` the server during the 1-entity,
+# 1-connection run (then: perf report -i "$PERF_OUT" --no-children).
+PERF_OUT="${PERF_OUT:-}"
+# ONLY_ENTITIES="1": measure only these entity counts.
+ONLY_ENTITIES="${ONLY_ENTITIES:-1 10 100}"
 for bin in "$FF" "$GEN" "$RTT"; do
   [[ -x "$bin" ]] || { echo "missing $bin: build featureforge ff-sample-data ff-bench-redis-rtt" >&2; exit 1; }
 done
@@ -93,7 +98,8 @@ END="$(date -u +%Y-%m-%dT%H:00:00)"
 
 "$FF" --repo "$REPO" serve --port 0 --port-file "$WORK/port" --threads "$SERVER_THREADS" \
   >"$WORK/serve.log" 2>&1 &
-PIDS+=($!)
+SERVE_PID=$!
+PIDS+=($SERVE_PID)
 for _ in $(seq 200); do [[ -s "$WORK/port" ]] && break; sleep 0.05; done
 PORT="$(cat "$WORK/port")"
 URL="http://127.0.0.1:$PORT/get-online-features"
@@ -142,9 +148,15 @@ run_wrk() {  # threads connections n -> "p50 p99 req/s"
 
 echo "| entities x features | server p50 ms (1 conn) | server p99 ms (1 conn) | server req/s (1 conn) | server p50 ms (16 conn) | server p99 ms (16 conn) | server req/s (16 conn) | raw Redis p50 ms | raw Redis p99 ms | raw Redis req/s (1 conn) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for n in 1 10 100; do
+for n in $ONLY_ENTITIES; do
   make_lua "$n"
+  if [[ -n "$PERF_OUT" && "$n" == 1 ]]; then
+    perf record --call-graph dwarf,16384 -F 999 -o "$PERF_OUT" -p "$SERVE_PID" >"$WORK/perf.log" 2>&1 &
+    PERF_PID=$!
+    sleep 0.5
+  fi
   read -r l50 l99 lrps < <(run_wrk 1 1 "$n")
+  if [[ -n "${PERF_PID:-}" ]]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=; fi
   read -r t50 t99 trps < <(run_wrk 2 16 "$n")
   rtt="$("$RTT" --port "$REDIS_PORT" --project bench --view wide_stats --features 50 \
           --entities "$n" --iterations 20000)"

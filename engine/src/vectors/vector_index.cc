@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "distance_kernels.h"
 #include "featureforge/embeddings/embedder.h"
 
 namespace featureforge::vectors {
@@ -26,10 +27,27 @@ namespace {
 namespace fs = std::filesystem;
 using Hnsw = hnswlib::HierarchicalNSW<float>;
 
+// An hnswlib space with the run-time selected kernel (distance_kernels.h): hnswlib's own
+// spaces use AVX only when the whole build is compiled for it. Same distances as hnswlib's
+// L2Space (squared) and InnerProductSpace (1 - dot), so saved indexes stay compatible.
+class KernelSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(size_t dim, DistanceFunction function) : dim_(dim), function_(function) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return function_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+  DistanceFunction function_;
+};
+
 std::unique_ptr<hnswlib::SpaceInterface<float>> MakeSpace(const IndexParams& params) {
   const size_t dim = static_cast<size_t>(params.dimension);
-  if (params.metric == repo::VectorMetric::kL2) return std::make_unique<hnswlib::L2Space>(dim);
-  return std::make_unique<hnswlib::InnerProductSpace>(dim);
+  if (params.metric == repo::VectorMetric::kL2) {
+    return std::make_unique<KernelSpace>(dim, L2SquaredDistanceFunction());
+  }
+  return std::make_unique<KernelSpace>(dim, InnerProductDistanceFunction());
 }
 
 std::optional<repo::VectorMetric> ParseMetric(const std::string& name) {

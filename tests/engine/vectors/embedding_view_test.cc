@@ -125,7 +125,7 @@ TEST_F(EmbeddingViewTest, DefinitionParsesWithDefaults) {
   EXPECT_TRUE(view->embedding->normalize);
   ASSERT_TRUE(view->vector_index.has_value());
   EXPECT_EQ(view->vector_index->metric, repo::VectorMetric::kCosine);
-  EXPECT_EQ(view->vector_index->m, 16);
+  EXPECT_EQ(view->vector_index->m, 32);
   EXPECT_EQ(view->vector_index->ef_construction, 200);
   EXPECT_FALSE(view->vector_index->exact);
 }

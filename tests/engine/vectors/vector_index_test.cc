@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -69,44 +70,76 @@ class TempDirectory {
   std::string path_;
 };
 
-// The acceptance test of the issue: 100k random (clustered) vectors, default parameters (M=16,
-// ef_construction=200, ef_search=64), top-10 recall vs exact search >= 0.95. Dimension 32
-// keeps the build inside a minute on two busy cores.
+std::vector<float> UniformVectors(size_t count, int dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> out(count * static_cast<size_t>(dim));
+  for (auto& x : out) x = uniform(rng);
+  return out;
+}
+
+// Top-10 recall of HNSW at the index's defaults against exact search, over `queries`.
+double RecallAt10(const VectorIndex& index, const std::vector<float>& queries, int dim) {
+  const size_t count = queries.size() / static_cast<size_t>(dim);
+  size_t hits = 0;
+  for (size_t q = 0; q < count; ++q) {
+    std::span<const float> query(queries.data() + q * dim, static_cast<size_t>(dim));
+    auto approx = index.Search(query, {.top_k = 10});
+    auto exact = index.Search(query, {.top_k = 10, .exact = true});
+    EXPECT_TRUE(approx.ok() && exact.ok());
+    if (!approx.ok() || !exact.ok()) return 0;
+    EXPECT_EQ(exact->size(), 10u);
+    std::set<std::string> truth;
+    for (const auto& h : *exact) truth.insert(h.key);
+    for (const auto& h : *approx) hits += truth.count(h.key);
+    // Exact results come sorted by distance.
+    for (size_t i = 1; i < exact->size(); ++i) {
+      EXPECT_LE((*exact)[i - 1].distance, (*exact)[i].distance);
+    }
+  }
+  return static_cast<double>(hits) / static_cast<double>(count * 10);
+}
+
+// The acceptance test of the issue: 100k random vectors, the default parameters of an
+// embedding view (M=32, ef_construction=200, ef_search=100, COSINE), top-10 recall vs exact
+// search >= 0.95. The vectors are IID uniform in [-1, 1)^32 — no cluster structure, the hard
+// case for a graph index (at M=16 / ef_search=64 recall here is ~0.87). Dimension 32 keeps the
+// build (~45 s of CPU, inserted on every core) inside the suite's budget on a 2-core machine;
+// bench/vectors measures 384 dimensions and 1M vectors.
 TEST(VectorIndex, RecallAt10On100kRandomVectorsAtDefaults) {
   constexpr int kDim = 32;
   constexpr size_t kCount = 100000;
-  constexpr size_t kQueries = 200;
-  const auto data = ClusteredVectors(kCount, kDim, 1000, 42);
-  const auto keys = Keys(kCount);
-  for (auto metric : {repo::VectorMetric::kCosine}) {
-    IndexParams params;
-    params.metric = metric;
-    params.dimension = kDim;
-    auto index = VectorIndex::Create(params, kCount);
-    ASSERT_TRUE(index.ok()) << index.status().ToString();
-    ASSERT_TRUE((*index)->UpsertBatch(keys, data, 2).ok());
-    ASSERT_EQ((*index)->size(), kCount);
-    const auto queries = ClusteredVectors(kQueries, kDim, 1000, 7);
-    size_t hits = 0;
-    for (size_t q = 0; q < kQueries; ++q) {
-      std::span<const float> query(queries.data() + q * kDim, kDim);
-      auto approx = (*index)->Search(query, {.top_k = 10});
-      auto exact = (*index)->Search(query, {.top_k = 10, .exact = true});
-      ASSERT_TRUE(approx.ok() && exact.ok());
-      ASSERT_EQ(exact->size(), 10u);
-      std::set<std::string> truth;
-      for (const auto& h : *exact) truth.insert(h.key);
-      for (const auto& h : *approx) hits += truth.count(h.key);
-      // Exact results come sorted by distance.
-      for (size_t i = 1; i < exact->size(); ++i) {
-        EXPECT_LE((*exact)[i - 1].distance, (*exact)[i].distance);
-      }
-    }
-    const double recall = static_cast<double>(hits) / (kQueries * 10);
-    std::cout << "recall@10 (" << MetricName(metric) << ", 100k x 32, defaults): " << recall
-              << "\n";
-    EXPECT_GE(recall, 0.95);
-  }
+  const auto data = UniformVectors(kCount, kDim, 42);
+  IndexParams params;
+  params.dimension = kDim;
+  EXPECT_EQ(params.m, repo::VectorIndexConfig{}.m);
+  EXPECT_EQ(params.ef_search, repo::VectorIndexConfig{}.ef_search);
+  auto index = VectorIndex::Create(params, kCount);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  const int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  ASSERT_TRUE((*index)->UpsertBatch(Keys(kCount), data, threads).ok());
+  ASSERT_EQ((*index)->size(), kCount);
+  const double recall = RecallAt10(**index, UniformVectors(300, kDim, 7), kDim);
+  std::cout << "recall@10 (COSINE, 100k x 32 IID uniform, M=" << params.m
+            << " ef_construction=" << params.ef_construction << " ef_search=" << params.ef_search
+            << "): " << recall << "\n";
+  EXPECT_GE(recall, 0.95);
+}
+
+// Vectors with cluster structure (like text embeddings) are the easy case: the same defaults
+// are far above the bar with L2 too.
+TEST(VectorIndex, RecallAt10OnClusteredVectorsWithL2) {
+  constexpr int kDim = 48;
+  constexpr size_t kCount = 20000;
+  IndexParams params;
+  params.metric = repo::VectorMetric::kL2;
+  params.dimension = kDim;
+  auto index = VectorIndex::Create(params, kCount);
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE((*index)->UpsertBatch(Keys(kCount), ClusteredVectors(kCount, kDim, 500, 42), 2).ok());
+  const double recall = RecallAt10(**index, ClusteredVectors(200, kDim, 500, 7), kDim);
+  std::cout << "recall@10 (L2, 20k x 48 clustered, defaults): " << recall << "\n";
+  EXPECT_GE(recall, 0.95);
 }
 
 TEST(VectorIndex, DistancesPerMetric) {
@@ -134,6 +167,37 @@ TEST(VectorIndex, DistancesPerMetric) {
     auto approx = (*index)->Search(b, {.top_k = 1});
     ASSERT_TRUE(approx.ok());
     EXPECT_NEAR((*approx)[0].distance, d, 1e-5);
+  }
+}
+
+// The distance kernels are chosen per CPU (AVX-512 / AVX2 / SSE) and handle dimensions that
+// are not a multiple of the register width with a tail: check every tail length against a
+// double-precision reference.
+TEST(VectorIndex, DistancesMatchAReferenceForEveryDimensionTail) {
+  std::vector<int> dims;
+  for (int d = 1; d <= 40; ++d) dims.push_back(d);
+  dims.insert(dims.end(), {63, 64, 65, 383, 384, 1536});
+  for (int dim : dims) {
+    const auto v = RandomVectors(2, dim, static_cast<uint32_t>(dim));
+    std::span<const float> a(v.data(), dim), b(v.data() + dim, dim);
+    double dot = 0, l2 = 0;
+    for (int i = 0; i < dim; ++i) {
+      dot += static_cast<double>(a[i]) * b[i];
+      l2 += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    }
+    for (auto metric : {repo::VectorMetric::kL2, repo::VectorMetric::kInnerProduct}) {
+      auto index = VectorIndex::Create({.metric = metric, .dimension = dim});
+      ASSERT_TRUE(index.ok());
+      ASSERT_TRUE((*index)->Upsert("a", a).ok());
+      for (bool exact : {true, false}) {
+        auto hits = (*index)->Search(b, {.top_k = 1, .exact = exact});
+        ASSERT_TRUE(hits.ok());
+        ASSERT_EQ(hits->size(), 1u);
+        const double want = metric == repo::VectorMetric::kL2 ? std::sqrt(l2) : 1.0 - dot;
+        EXPECT_NEAR((*hits)[0].distance, want, 1e-4 * std::max(1.0, std::abs(want)))
+            << "dimension " << dim << " metric " << MetricName(metric);
+      }
+    }
   }
 }
 

@@ -17,12 +17,13 @@ namespace featureforge::vectors {
 // "COSINE", "L2", "IP".
 std::string_view MetricName(repo::VectorMetric metric);
 
+// Defaults = an embedding view's vector_index defaults (repo::VectorIndexConfig).
 struct IndexParams {
   repo::VectorMetric metric = repo::VectorMetric::kCosine;
   int dimension = 0;
-  int m = 16;
-  int ef_construction = 200;
-  int ef_search = 64;
+  int m = repo::VectorIndexConfig{}.m;
+  int ef_construction = repo::VectorIndexConfig{}.ef_construction;
+  int ef_search = repo::VectorIndexConfig{}.ef_search;
 };
 
 // Distances, lower is closer for every metric:
