@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "featureforge/eventlog/event_log.h"
+#include "featureforge/eventlog/run_log.h"
 #include "featureforge/store/feature_store.h"
 #include "featureforge/worker/commands.h"
 
@@ -159,29 +159,26 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
   }
   request.partition = *partition;
 
-  std::unique_ptr<EventLog> event_log;
-  if (!flags.event_log_uri.empty()) {
-    std::string run_id = flags.run_id;
-    if (run_id.empty()) {
-      run_id =
-          "executor-p" + std::to_string(partition->index) + "-a" + std::to_string(flags.attempt);
-    }
-    auto opened = EventLog::Open(flags.event_log_uri, run_id);
-    if (!opened.ok()) {
-      return Fail(message_path, message, opened.status().WithContext("--event-log-uri"));
-    }
-    event_log = std::move(*opened);
-    (void)event_log->Start("materialize", "partition " + flags.partition);
+  // The event log (and its .keep placeholder) comes before any other work.
+  std::string run_id = flags.run_id;
+  if (run_id.empty()) {
+    run_id = "executor-p" + std::to_string(partition->index) + "-a" + std::to_string(flags.attempt);
   }
+  auto run_log = MaterializationRunLog::Open(ResolveEventLogUri(flags.event_log_uri), run_id);
+  if (!run_log.ok()) {
+    return Fail(message_path, message, run_log.status().WithContext("--event-log-uri"));
+  }
+  (*run_log)->Begin(&request, "executor " + flags.mode + " partition " + flags.partition +
+                                  " attempt " + std::to_string(flags.attempt));
 
   auto fs = store::FeatureStore::Open(global.repo_dir);
   if (!fs.ok()) {
-    if (event_log) (void)event_log->Error("materialize", fs.status().ToString());
+    (void)(*run_log)->Failed(fs.status());
     return Fail(message_path, message, fs.status());
   }
   auto result = (*fs)->Materialize(request);
   if (!result.ok()) {
-    if (event_log) (void)event_log->Error("materialize", result.status().ToString());
+    (void)(*run_log)->Failed(result.status());
     return Fail(message_path, message, result.status());
   }
 
@@ -209,9 +206,8 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
   }
   message["note"] = notes;
   message["exit_code"] = 0;
-  if (event_log) {
-    (void)event_log->End("materialize", result->total_rows_written(), std::nullopt, notes);
-    (void)event_log->Close();
+  if (Status logged = (*run_log)->Succeeded(*result); !logged.ok()) {
+    std::cerr << "warning: event log: " << logged.ToString() << '\n';
   }
   WriteTerminationMessage(message_path, message);
   if (!notes.empty()) std::cerr << "note: " << notes << '\n';

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "featureforge/eventlog/run_log.h"
 #include "featureforge/store/feature_store.h"
 #include "featureforge/worker/commands.h"
 #include "featureforge/worker/progress.h"
@@ -19,6 +20,8 @@ struct MaterializeFlags {
   bool record_watermark = false;
   bool no_record_watermark = false;
   bool quiet = false;
+  std::string event_log_uri;
+  std::string run_id;
 };
 
 nlohmann::json ResultJson(const store::MaterializeResult& result) {
@@ -34,8 +37,8 @@ nlohmann::json ResultJson(const store::MaterializeResult& result) {
                      {"seconds", v.seconds},
                      {"note", v.note}});
   }
-  return {{"partition", std::to_string(result.partition.index) + "/" +
-                            std::to_string(result.partition.count)},
+  return {{"partition",
+           std::to_string(result.partition.index) + "/" + std::to_string(result.partition.count)},
           {"rows_read", result.total_rows_read()},
           {"rows_written", result.total_rows_written()},
           {"views", views}};
@@ -94,16 +97,34 @@ void Run(const GlobalOptions& global, const MaterializeFlags& flags, bool increm
     };
   }
 
+  // The event log (and its .keep placeholder) comes before any other work.
+  const std::string log_uri = ResolveEventLogUri(flags.event_log_uri);
+  auto run_log = MaterializationRunLog::Open(
+      log_uri, flags.run_id.empty()
+                   ? NewRunId(incremental ? "materialize-incremental" : "materialize")
+                   : flags.run_id);
+  if (!run_log.ok()) {
+    *exit_code = ReportError(run_log.status().WithContext("--event-log-uri"));
+    return;
+  }
+  (*run_log)->Begin(&request);
   auto fs = store::FeatureStore::Open(global.repo_dir);
   if (!fs.ok()) {
+    (void)(*run_log)->Failed(fs.status());
     *exit_code = ReportError(fs.status());
     return;
   }
   auto result = (*fs)->Materialize(request);
   reporter->reset();
   if (!result.ok()) {
+    (void)(*run_log)->Failed(result.status());
     *exit_code = ReportError(result.status());
     return;
+  }
+  // The run itself succeeded (watermarks are recorded): a log that cannot be finished is
+  // reported, not turned into a failed run.
+  if (Status logged = (*run_log)->Succeeded(*result); !logged.ok()) {
+    std::cerr << "warning: event log: " << logged.ToString() << '\n';
   }
   PrintResult(global, *result);
   for (const auto& v : result->views) {
@@ -113,7 +134,8 @@ void Run(const GlobalOptions& global, const MaterializeFlags& flags, bool increm
 }
 
 void AddCommonFlags(CLI::App* cmd, MaterializeFlags& flags) {
-  cmd->add_option("--views", flags.views, "feature views to materialize (default: every online view)")
+  cmd->add_option("--views", flags.views,
+                  "feature views to materialize (default: every online view)")
       ->delimiter(',');
   cmd->add_option("--partition", flags.partition,
                   "run one partition i/n of the entity-key space (executor pods)")
@@ -127,6 +149,12 @@ void AddCommonFlags(CLI::App* cmd, MaterializeFlags& flags) {
                 "do not record the watermark in the registry")
       ->excludes(rec);
   cmd->add_flag("-q,--quiet", flags.quiet, "no progress output");
+  cmd->add_option("--event-log-uri", flags.event_log_uri,
+                  "prefix for the run's JSON-lines event log (path, file://, s3://); .keep is "
+                  "written there first")
+      ->envname("FEATUREFORGE_EVENT_LOG_URI");
+  cmd->add_option("--run-id", flags.run_id,
+                  "event-log file name (default <command>-<UTC time>-<pid>-<n>)");
 }
 
 }  // namespace

@@ -58,6 +58,11 @@ std::string EventLog::FormatEvent(const RunEvent& event, TimestampMicros ts,
     line["seconds"] = nullptr;
   }
   line["message"] = event.message;
+  if (!event.counts.empty()) {
+    nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : event.counts) counts[name] = value;
+    line["counts"] = std::move(counts);
+  }
   // Invalid UTF-8 in a message must not lose the event: replace, never throw.
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -144,6 +149,18 @@ Status EventLog::Error(std::string_view stage, std::string_view message) {
   auto started = stage_started_.find(stage);
   if (started != stage_started_.end()) {
     event.seconds = static_cast<double>(clock_->Now() - started->second) / kMicrosPerSecond;
+    stage_started_.erase(started);
+  }
+  return AppendLocked(event);
+}
+
+Status EventLog::Finish(RunEvent event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto started = stage_started_.find(event.stage);
+  if (started != stage_started_.end()) {
+    if (!event.seconds) {
+      event.seconds = static_cast<double>(clock_->Now() - started->second) / kMicrosPerSecond;
+    }
     stage_started_.erase(started);
   }
   return AppendLocked(event);

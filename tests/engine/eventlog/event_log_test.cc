@@ -87,7 +87,7 @@ TEST(EventLogTest, WritesKeepFirstThenJsonLines) {
   EXPECT_EQ(lines[3]["message"], "redis \"down\"\nat 127.0.0.1");
   // Every line carries every key, in the documented order.
   std::string first =
-      EventLog::FormatEvent(RunEvent{"s", RunEventKind::kStart, {}, {}, {}, ""}, kT0, "r");
+      EventLog::FormatEvent(RunEvent{"s", RunEventKind::kStart, {}, {}, {}, "", {}}, kT0, "r");
   EXPECT_EQ(first,
             "{\"ts\":\"2023-11-14T22:13:20Z\",\"run_id\":\"r\",\"stage\":\"s\",\"event\":\"start\","
             "\"rows\":null,\"bytes\":null,\"seconds\":null,\"message\":\"\"}");

@@ -5,7 +5,8 @@
 // `<prefix>/<run_id>.jsonl`, one JSON object per line, keys in this order:
 //   {"ts":"2024-01-31T12:00:00.5Z","run_id":"r1","stage":"materialize","event":"end",
 //    "rows":1000,"bytes":52311,"seconds":1.25,"message":""}
-// (`rows`, `bytes`, `seconds` are null when unknown).
+// (`rows`, `bytes`, `seconds` are null when unknown). An event with named counts ends with
+// `"counts":{"rows_read":10,...}` after "message".
 //
 // Durability: for local prefixes (paths, file://) every event is appended and flushed to the
 // file at once. For object stores (s3://, mem://) objects cannot be appended to, so the log is
@@ -21,6 +22,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "featureforge/common/status.h"
 #include "featureforge/common/time.h"
@@ -39,6 +42,7 @@ struct RunEvent {
   std::optional<int64_t> bytes;
   std::optional<double> seconds;
   std::string message;
+  std::vector<std::pair<std::string, int64_t>> counts;  // rendered as "counts" when not empty
 };
 
 struct EventLogOptions {
@@ -63,6 +67,9 @@ class EventLog {
   Status End(std::string_view stage, std::optional<int64_t> rows = std::nullopt,
              std::optional<int64_t> bytes = std::nullopt, std::string_view message = "");
   Status Error(std::string_view stage, std::string_view message);
+  // Appends an end or error `event`; its `seconds`, when unset, is measured from this log's
+  // Start() of the same stage.
+  Status Finish(RunEvent event);
 
   // Makes every appended event durable (object stores: uploads the log if it changed).
   Status Flush();
