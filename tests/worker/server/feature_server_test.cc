@@ -10,9 +10,11 @@
 #include <thread>
 
 #include "featureforge/common/time.h"
+#include "featureforge/objectstore/s3_store.h"
 #include "featureforge/offline/duckdb.h"
 #include "featureforge/testutil/sample_repo.h"
 #include "featureforge/testutil/testutil.h"
+#include "ff_s3_testutil/s3rver.h"
 #include "http_client.h"
 
 namespace featureforge {
@@ -73,7 +75,8 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
   }
 
   // Starts `featureforge serve` on port 0 and waits for the port it reports.
-  void StartServer(std::vector<std::string> extra = {}) {
+  void StartServer(std::vector<std::string> extra = {},
+                   std::map<std::string, std::string> env = {}) {
     const std::string port_file = tmp_.Join("port-" + std::to_string(++servers_started_));
     std::vector<std::string> argv = {testutil::BuildDir() + "/worker/featureforge",
                                      "--repo",
@@ -91,7 +94,9 @@ class FeatureServerTest : public ::testing::TestWithParam<std::string> {
                                      "50"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     log_ = tmp_.Join("serve.log");
-    server_ = std::make_unique<testutil::BackgroundProcess>(argv, log_);
+    testutil::SubprocessOptions options;
+    options.env = std::move(env);
+    server_ = std::make_unique<testutil::BackgroundProcess>(argv, log_, options);
     ASSERT_GT(server_->pid(), 0) << server_->error();
     for (int i = 0; i < 600 && !fs::exists(port_file); ++i) {
       ASSERT_TRUE(server_->Running()) << "serve exited:\n" << testutil::ReadFile(log_);
@@ -274,12 +279,29 @@ TEST_P(FeatureServerTest, MaterializeOverHttp) {
   EXPECT_EQ(body["results"][1]["statuses"], json({"PRESENT"})) << after.body;
   EXPECT_NEAR(body["results"][1]["values"][0].get<double>(), *LatestConvRate(1001, end_), 1e-6);
 
+  EXPECT_TRUE(result["event_log"].is_null()) << run.body;
+
+  // A request may name its event log: .keep first, then the run's JSON lines.
+  const std::string logs = tmp_.Join("event-logs");
   HttpResult range =
       Post("/materialize", {{"start_ts", FormatTimestamp(end_ - 86400 * kMicrosPerSecond)},
                             {"end_ts", FormatTimestamp(end_)},
-                            {"feature_views", {"driver_daily_aggregates"}}});
+                            {"feature_views", {"driver_daily_aggregates"}},
+                            {"event_log_uri", logs}});
   ASSERT_EQ(range.status, 200) << range.body;
-  EXPECT_GT(ParseOrFail(range)["views"][0]["rows_read"].get<int64_t>(), 0) << range.body;
+  json range_result = ParseOrFail(range);
+  EXPECT_GT(range_result["views"][0]["rows_read"].get<int64_t>(), 0) << range.body;
+  ASSERT_TRUE(fs::exists(logs + "/.keep"));
+  const std::string log_path = range_result["event_log"].get<std::string>();
+  EXPECT_EQ(log_path.rfind(logs + "/server-materialize-", 0), 0u) << log_path;
+  std::string text = testutil::ReadFile(log_path);
+  EXPECT_NE(text.find("\"stage\":\"materialize:driver_daily_aggregates\",\"event\":\"end\""),
+            std::string::npos)
+      << text;
+  HttpResult bad_log =
+      Post("/materialize-incremental", {{"end_ts", FormatTimestamp(end_)}, {"event_log_uri", 7}});
+  EXPECT_EQ(bad_log.status, 422);
+  EXPECT_EQ(ParseOrFail(bad_log)["field"], "event_log_uri");
 
   HttpResult unknown = Post("/materialize-incremental",
                             {{"end_ts", FormatTimestamp(end_)}, {"feature_views", {"nope"}}});
@@ -288,6 +310,32 @@ TEST_P(FeatureServerTest, MaterializeOverHttp) {
   HttpResult no_end = Post("/materialize", {{"start_ts", "2024-01-01"}});
   EXPECT_EQ(no_end.status, 422);
   EXPECT_EQ(ParseOrFail(no_end)["field"], "end_ts");
+}
+
+// `serve --event-log-uri s3://...`: /materialize runs without their own event_log_uri log to
+// the server's prefix on a real s3rver.
+TEST_P(FeatureServerTest, MaterializeLogsToTheServersS3EventLogPrefix) {
+  auto s3 = testing::S3rverProcess::Start({"ff-events"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  StartServer({"--event-log-uri", "s3://ff-events/server"},
+              {{"AWS_ENDPOINT_URL_S3", (*s3)->endpoint()},
+               {"AWS_ACCESS_KEY_ID", testing::kS3rverAccessKeyId},
+               {"AWS_SECRET_ACCESS_KEY", testing::kS3rverSecretAccessKey},
+               {"AWS_REGION", "us-east-1"}});
+  HttpResult run = Post("/materialize-incremental", {{"end_ts", FormatTimestamp(end_)},
+                                                     {"feature_views", {"driver_hourly_stats"}}});
+  ASSERT_EQ(run.status, 200) << run.body << ServerLog();
+  const std::string uri = ParseOrFail(run)["event_log"].get<std::string>();
+  EXPECT_EQ(uri.rfind("s3://ff-events/server/server-materialize-incremental-", 0), 0u) << uri;
+  auto store = S3ObjectStore::Create((*s3)->Options());
+  ASSERT_TRUE(store.ok());
+  auto keep = (*store)->Get("s3://ff-events/server/.keep");
+  ASSERT_TRUE(keep.ok()) << keep.status().ToString();
+  EXPECT_EQ(*keep, "");
+  auto log = (*store)->Get(uri);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_NE(log->find("\"stage\":\"run\",\"event\":\"end\",\"rows\":40"), std::string::npos)
+      << *log;
 }
 
 TEST_P(FeatureServerTest, BadRequestsNameTheField) {

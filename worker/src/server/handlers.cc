@@ -1,6 +1,7 @@
 // The feature server's endpoints (Feast's request and response shapes) and its startup.
 #include <spdlog/spdlog.h>
 
+#include "featureforge/eventlog/run_log.h"
 #include "featureforge/repo/feature_refs.h"
 #include "featureforge/serving/online_features.h"
 #include "featureforge/store/feature_store.h"
@@ -80,6 +81,33 @@ bool RequiredTimestamp(const json& body, const char* name, TimestampMicros* out,
   return true;
 }
 
+// The projections of a request's feature list. Clients repeat the same list, so each server
+// thread keeps the last one it resolved (per snapshot generation) and skips parsing the refs
+// and looking up views again. Errors are never cached.
+Result<const std::vector<repo::FeatureViewProjection>*> ResolveProjections(
+    const ServingSnapshot& snapshot, const std::vector<std::string>& features,
+    const std::string& service) {
+  struct LastResolved {
+    const ServingSnapshot* snapshot = nullptr;  // with generation: pointer reuse is harmless
+    uint64_t generation = 0;
+    std::vector<std::string> features;
+    std::string service;
+    std::vector<repo::FeatureViewProjection> projections;
+  };
+  thread_local LastResolved last;
+  if (last.snapshot == &snapshot && last.generation == snapshot.generation &&
+      last.service == service && last.features == features) {
+    return &last.projections;
+  }
+  last.snapshot = nullptr;
+  FF_ASSIGN_OR_RETURN(last.projections, repo::ResolveFeatureRefs(snapshot.repo, features, service));
+  last.snapshot = &snapshot;
+  last.generation = snapshot.generation;
+  last.features = features;
+  last.service = service;
+  return &last.projections;
+}
+
 Response GetOnlineFeatures(FeatureServer::State& state, const Request& request) {
   json body;
   RequestError error;
@@ -103,7 +131,7 @@ Response GetOnlineFeatures(FeatureServer::State& state, const Request& request) 
   if (!snapshot->applied) return NotApplied(*snapshot);
   const repo::Repo& repo = snapshot->repo;
 
-  auto projections = repo::ResolveFeatureRefs(repo, features, service);
+  auto projections = ResolveProjections(*snapshot, features, service);
   if (!projections.ok()) {
     bool service_problem = !service.empty() && repo.FindFeatureService(service) == nullptr;
     return http::JsonError(422, projections.status().message(),
@@ -111,7 +139,7 @@ Response GetOnlineFeatures(FeatureServer::State& state, const Request& request) 
   }
   std::map<std::string, std::vector<Value>> columns;
   if (!EntityColumnsFromJson(repo, body["entities"], &columns, &error)) return error.ToResponse();
-  for (const auto& projection : *projections) {
+  for (const auto& projection : **projections) {
     const repo::FeatureView* view = repo.FindFeatureView(projection.view);
     if (view == nullptr) continue;  // ResolveFeatureRefs already checked
     if (!view->online) {
@@ -128,14 +156,16 @@ Response GetOnlineFeatures(FeatureServer::State& state, const Request& request) 
   }
   auto store = state.ThreadStore(*snapshot);
   if (!store.ok()) return StatusResponse(store.status());
-  auto response = serving::GetOnlineFeatures(repo, **store, *projections, columns, full_names,
+  auto response = serving::GetOnlineFeatures(repo, **store, **projections, columns, full_names,
                                              state.clock().Now());
   if (!response.ok()) {
     const Status& s = response.status();
     return StatusResponse(s, s.code() == StatusCode::kInvalidArgument ? "entities" : "");
   }
-  return http::JsonBody(
-      200, serving::ToFeastJson(*response).dump(-1, ' ', false, json::error_handler_t::replace));
+  Response ok;  // 200, application/json
+  ok.body.reserve(256 + response->columns.size() * (64 + response->num_rows * 48));
+  AppendFeastJson(*response, &ok.body);
+  return ok;
 }
 
 online::ViewSpec SpecFor(const repo::Repo& repo, const repo::FeatureView& view) {
@@ -294,14 +324,35 @@ Response Materialize(FeatureServer::State& state, const Request& request, bool i
     return error.ToResponse();
   }
   if (!RequiredTimestamp(body, "end_ts", &run.end, &error)) return error.ToResponse();
+  std::string log_uri;
+  if (!OptionalString(body, "event_log_uri", &log_uri, &error)) return error.ToResponse();
+  log_uri = ResolveEventLogUri(log_uri.empty() ? state.options().event_log_uri : log_uri);
+  // The event log (and its .keep placeholder) comes before any other work.
+  auto run_log = MaterializationRunLog::Open(
+      log_uri, NewRunId(incremental ? "server-materialize-incremental" : "server-materialize",
+                        state.clock()));
+  if (!run_log.ok()) return StatusResponse(run_log.status(), "event_log_uri");
+  (*run_log)->Begin(&run);
   auto fs = store::FeatureStore::Open(state.options().repo_dir, state.clock());
-  if (!fs.ok()) return StatusResponse(fs.status());
+  if (!fs.ok()) {
+    (void)(*run_log)->Failed(fs.status());
+    return StatusResponse(fs.status());
+  }
   auto result = (*fs)->Materialize(run);
   if (!result.ok()) {
     const Status& s = result.status();
+    (void)(*run_log)->Failed(s);
     std::string field = s.code() == StatusCode::kNotFound ? "feature_views" : "";
     if (s.code() == StatusCode::kInvalidArgument) field = incremental ? "end_ts" : "start_ts";
     return StatusResponse(s, field);
+  }
+  json event_log = nullptr;
+  if ((*run_log)->enabled()) {
+    event_log = (*run_log)->log()->log_uri();
+    if (Status logged = (*run_log)->Succeeded(*result); !logged.ok()) {
+      spdlog::warn("materialize: event log {}: {}", event_log.get<std::string>(),
+                   logged.ToString());
+    }
   }
   json views = json::array();
   for (const auto& v : result->views) {
@@ -315,7 +366,8 @@ Response Materialize(FeatureServer::State& state, const Request& request, bool i
                      {"note", v.note},
                      {"seconds", v.seconds}});
   }
-  return http::JsonBody(200, json{{"status", "ok"}, {"views", views}}.dump());
+  return http::JsonBody(200,
+                        json{{"status", "ok"}, {"views", views}, {"event_log", event_log}}.dump());
 }
 
 Response Health(FeatureServer::State& state) {

@@ -24,6 +24,7 @@ struct ServeFlags {
   int store_connect_timeout_ms = 1000;
   int store_command_timeout_ms = 2000;
   std::string port_file;
+  std::string event_log_uri;
 };
 
 int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
@@ -38,6 +39,7 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
   options.registry_check_interval = std::chrono::milliseconds(flags.registry_check_interval_ms);
   options.store_connect_timeout = std::chrono::milliseconds(flags.store_connect_timeout_ms);
   options.store_command_timeout = std::chrono::milliseconds(flags.store_command_timeout_ms);
+  options.event_log_uri = flags.event_log_uri;
 
   // Block the stop signals before the pool threads start (they inherit the mask); this thread
   // waits for them with sigwait.
@@ -109,6 +111,10 @@ void RegisterServe(CLI::App& app, const GlobalOptions& global, int* exit_code) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--port-file", flags->port_file, "write the bound port to this file");
+  cmd->add_option("--event-log-uri", flags->event_log_uri,
+                  "event-log prefix of /materialize runs whose request gives no event_log_uri "
+                  "(path, file://, s3://)")
+      ->envname("FEATUREFORGE_EVENT_LOG_URI");
   cmd->callback([&global, flags, exit_code] { *exit_code = RunServe(global, *flags); });
 }
 

@@ -13,6 +13,7 @@
 #include "featureforge/http/server.h"
 #include "featureforge/online/online_store.h"
 #include "featureforge/repo/model.h"
+#include "featureforge/serving/online_features.h"
 #include "featureforge/store/feature_store.h"
 #include "featureforge/worker/server/feature_server.h"
 
@@ -97,6 +98,10 @@ bool JsonToTimestamp(const nlohmann::json& cell, TimestampMicros* out, std::stri
 Status AppendToOfflineSource(const repo::Repo& repo, const repo::DataSource& source,
                              const nlohmann::json& df, const std::vector<std::string>& columns,
                              const std::vector<ValueType>& types);
+
+// Appends serving::ToFeastJson(response).dump() — the same bytes — without building the JSON
+// tree (response_json.cc).
+void AppendFeastJson(const serving::OnlineFeaturesResponse& response, std::string* out);
 
 // POST /retrieve-online-documents. Its own file so the vector engine can take it over.
 http::Response HandleRetrieveOnlineDocuments(FeatureServer::State& state,

@@ -36,6 +36,7 @@ std::string StoreKey(const repo::Repo& repo) {
 
 struct ThreadStoreSlot {
   const FeatureServer::State* owner = nullptr;
+  uint64_t generation = 0;  // snapshot the key was computed for: same snapshot, same store
   std::string key;
   std::unique_ptr<online::OnlineStore> store;
 };
@@ -107,12 +108,17 @@ std::shared_ptr<const ServingSnapshot> FeatureServer::State::Snapshot() {
 }
 
 Result<online::OnlineStore*> FeatureServer::State::ThreadStore(const ServingSnapshot& snapshot) {
+  if (tls_store.owner == this && tls_store.store && tls_store.generation == snapshot.generation) {
+    return tls_store.store.get();
+  }
   std::string key = StoreKey(snapshot.repo);
   if (tls_store.owner == this && tls_store.store && tls_store.key == key) {
+    tls_store.generation = snapshot.generation;
     return tls_store.store.get();
   }
   tls_store.store.reset();
   tls_store.owner = this;
+  tls_store.generation = snapshot.generation;
   tls_store.key = key;
   const auto& config = snapshot.repo.config.online_store;
   if (config.type == "redis") {

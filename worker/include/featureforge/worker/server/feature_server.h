@@ -5,9 +5,10 @@
 //   POST /push                      {"push_source_name": "...", "df": {col: [...]},
 //                                    "to": "online" | "offline" | "online_and_offline"}
 //   POST /write-to-online-store     {"feature_view_name": "...", "df": {col: [...]}}
-//   POST /materialize               {"start_ts": "...", "end_ts": "...", "feature_views": [...]}
-//   POST /materialize-incremental   {"end_ts": "...", "feature_views": [...]}
-//   POST /retrieve-online-documents (501 until the vector engine provides it)
+//   POST /materialize               {"start_ts": "...", "end_ts": "...", "feature_views": [...],
+//                                    "event_log_uri": "s3://..." (optional)}
+//   POST /materialize-incremental   {"end_ts": "...", "feature_views": [...], "event_log_uri"}
+//   POST /retrieve-online-documents {"features": [...], "query" | "query_string", "top_k"}
 //   GET  /health, GET /metrics (Prometheus text)
 // Errors are JSON {"error": "...", "field": "..."}: 400 malformed JSON, 422 semantically wrong
 // (unknown feature, wrong entity type, missing join key), 409 nothing applied yet, 413 too
@@ -35,6 +36,9 @@ struct ServeOptions {
   // Online store timeouts (Redis): a store that is down answers 503 after at most these.
   std::chrono::milliseconds store_connect_timeout{1000};
   std::chrono::milliseconds store_command_timeout{2000};
+  // Event-log prefix of /materialize runs whose request names none ("" = none, unless the
+  // FEATUREFORGE_EVENT_LOG_URI environment variable gives one).
+  std::string event_log_uri;
 };
 
 class FeatureServer {
