@@ -178,7 +178,9 @@ Json RenderWorker(const Json& cluster, const WorkerGroupSpec& group, const Clust
   Json args = {"worker", "--head", head_address, "--worker-id", name, "--group", group.name};
   for (const auto& a : StartParamArgs(group.start_params)) args.push_back(a);
   Json env = Json::array(
-      {{{"name", "FEATUREFORGE_CLUSTER"}, {"value", cluster["metadata"].value("name", "")}}});
+      {{{"name", "FEATUREFORGE_CLUSTER"}, {"value", cluster["metadata"].value("name", "")}},
+       {{"name", "FEATUREFORGE_POD_NAME"},
+        {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}}});
   Json labels = BaseLabels(cluster, config, "worker");
   labels[kGroupLabel] = group.name;
   return PodFromTemplate(cluster, group.template_, config, "worker", args, env, group.resources,

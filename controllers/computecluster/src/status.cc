@@ -61,7 +61,13 @@ Json BuildStatus(const Json& previous, const StatusInputs& in, TimestampMicros n
   }
   if (!in.head_pod.empty()) head["podName"] = in.head_pod;
   if (!in.head_pod_ip.empty()) head["podIP"] = in.head_pod_ip;
-  if (!in.head_id.empty()) head["headId"] = in.head_id;
+  // The last known head id survives an outage, so a restart is noticed (Event HeadRestarted).
+  const std::string last_id = status.value("head", Json::object()).value("headId", std::string());
+  if (!in.head_id.empty()) {
+    head["headId"] = in.head_id;
+  } else if (!last_id.empty()) {
+    head["headId"] = last_id;
+  }
   status["head"] = head;
 
   bool is_ready = false;

@@ -1,6 +1,6 @@
 // featureforge-operator: runs the featureforge controllers (FeatureStore, MaterializationJob,
-// ...) against a Kubernetes API server with leader election, /metrics /healthz /readyz and
-// structured logs. Flags override environment variables (FF_OPERATOR_*), which override
+// ComputeCluster) against a Kubernetes API server with leader election, /metrics /healthz
+// /readyz and structured logs. Flags override environment variables (FF_OPERATOR_*), which override
 // defaults. SIGTERM/SIGINT shut it down gracefully (in-flight reconciles finish, the Lease is
 // released).
 #include <spdlog/sinks/stdout_sinks.h>
@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "featureforge/controllers/computecluster.h"
 #include "featureforge/controllers/featurestore.h"
 #include "featureforge/controllers/materializationjob.h"
 #include "featureforge/controllers/operator_config.h"
@@ -93,6 +94,7 @@ Status RegisterControllers(featureforge::runtime::Manager& manager, const Operat
   FF_RETURN_IF_ERROR(featureforge::controllers::RegisterFeatureStoreController(manager, config));
   FF_RETURN_IF_ERROR(
       featureforge::controllers::RegisterMaterializationJobController(manager, config));
+  FF_RETURN_IF_ERROR(featureforge::controllers::RegisterComputeClusterController(manager, config));
   return Status::OK();
 }
 
