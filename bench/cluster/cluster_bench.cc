@@ -175,8 +175,8 @@ void Materialize(const Options& o) {
        std::to_string(o.drivers), "--days", std::to_string(o.days), "--end", FormatTimestamp(end)});
   const int64_t rows = static_cast<int64_t>(o.drivers) * o.days * 24;
 
-  // One warm-up run computes the batch view's compute-once file (partitions running at once
-  // would all write it) and warms the page cache; every measured run then starts from a copy
+  // One warm-up run computes the batch view's compute-once file (so no measured run pays for
+  // it) and warms the page cache; every measured run then starts from a copy
   // with that file but an empty online store and registry.
   Run({ff, "--repo", source, "apply"});
   Run({ff, "--repo", source, "materialize", FormatTimestamp(start), FormatTimestamp(end),

@@ -344,11 +344,8 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
   result.partition = partition;
 
   if (view.is_batch && !view.path.empty() && !view.query.empty()) {
-    FF_ASSIGN_OR_RETURN(bool exists, offline.PathExists(repo.ResolvePath(view.path)));
-    if (options.recompute_path || !exists) {
-      FF_RETURN_IF_ERROR(offline.ComputeOnce(view));
-      result.computed_path = true;
-    }
+    FF_ASSIGN_OR_RETURN(result.computed_path,
+                        offline.EnsureComputedOnce(view, options.recompute_path));
   }
 
   FF_ASSIGN_OR_RETURN(offline::ViewColumns columns, offline.ResolveColumns(view));

@@ -1,11 +1,15 @@
 #include "featureforge/offline/offline_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -490,6 +494,44 @@ Status OfflineStore::ComputeOnce(const repo::FeatureView& view) {
   Status written = WriteResult(QueryAsRelation(view.query), target, repo::FileFormat::kParquet);
   if (!written.ok()) return ExplainQueryError(view, written).WithContext("compute-once " + target);
   return Status::OK();
+}
+
+Result<bool> OfflineStore::EnsureComputedOnce(const repo::FeatureView& view, bool recompute) {
+  const std::string target = repo_.ResolvePath(view.path);
+  int lock_fd = -1;
+  if (!IsRemote(target)) {
+    const fs::path path(LocalPath(target));
+    std::error_code ec;
+    if (!path.parent_path().empty()) fs::create_directories(path.parent_path(), ec);
+    // A dot file, so no source glob over the folder picks it up.
+    const std::string lock_path =
+        (path.parent_path() / ("." + path.filename().string() + ".ff-lock")).string();
+    lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) {
+      return Status::IOError("view '" + view.name + "': cannot open lock file " + lock_path + ": " +
+                             std::strerror(errno));
+    }
+    while (::flock(lock_fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const std::string reason = std::strerror(errno);
+      ::close(lock_fd);
+      return Status::IOError("view '" + view.name + "': cannot lock " + lock_path + ": " + reason);
+    }
+  }
+  // Closing the descriptor releases the lock, on every path out.
+  struct LockRelease {
+    int fd;
+    ~LockRelease() {
+      if (fd >= 0) ::close(fd);
+    }
+  } release{lock_fd};
+
+  if (!recompute) {
+    FF_ASSIGN_OR_RETURN(bool exists, PathExists(target));
+    if (exists) return false;
+  }
+  FF_RETURN_IF_ERROR(ComputeOnce(view));
+  return true;
 }
 
 }  // namespace featureforge::offline

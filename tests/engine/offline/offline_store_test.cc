@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "featureforge/objectstore/memory_store.h"
 #include "offline_test_support.h"
@@ -187,6 +190,43 @@ TEST_F(OfflineStoreTest, BatchViewReadsQueryUntilComputeOnceWritesPath) {
   auto sum = ReadRows(store->connection(), "SELECT CAST(sum(doubled) AS DOUBLE) FROM " + relation,
                       {ValueType::kDouble});
   EXPECT_EQ(sum[0][0], Value::Double(15));
+}
+
+TEST_F(OfflineStoreTest, PartitionsRunningAtOnceComputeTheOutputOnce) {
+  WriteFile(dir_ / "data/stats.parquet", kStatsSql);
+  repo::Repo repo = Repo();
+  repo.sources.push_back(MakeSource("stats", "data/stats.parquet"));
+  repo::FeatureView view;
+  view.name = "doubled";
+  view.is_batch = true;
+  view.entities = {"driver"};
+  view.query = "SELECT driver_id, event_timestamp, conv_rate * 2 AS doubled FROM stats";
+  view.query_sources = {"stats"};
+  view.path = "data/out/doubled.parquet";
+  view.features = {MakeField("doubled", ValueType::kDouble)};
+  repo.feature_views.push_back(view);
+
+  // One store per "partition", as in separate executor processes; the lock is per open file.
+  constexpr int kPartitions = 4;
+  std::vector<std::unique_ptr<OfflineStore>> stores;
+  for (int i = 0; i < kPartitions; ++i) stores.push_back(ValueOrDie(OfflineStore::Open(repo)));
+  std::vector<Result<bool>> computed(kPartitions, Result<bool>(false));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPartitions; ++i) {
+    threads.emplace_back([&, i] { computed[i] = stores[i]->EnsureComputedOnce(view, false); });
+  }
+  for (auto& thread : threads) thread.join();
+  int writers = 0;
+  for (const auto& result : computed) {
+    FF_ASSERT_OK(result.status());
+    writers += *result ? 1 : 0;
+  }
+  EXPECT_EQ(writers, 1);
+  EXPECT_TRUE(fs::exists(dir_ / "data/out/doubled.parquet"));
+
+  // `recompute` writes again even though the file exists.
+  EXPECT_TRUE(ValueOrDie(stores[0]->EnsureComputedOnce(view, true)));
+  EXPECT_FALSE(ValueOrDie(stores[1]->EnsureComputedOnce(view, false)));
 }
 
 TEST_F(OfflineStoreTest, FailedComputeOnceKeepsThePreviousOutput) {

@@ -119,11 +119,9 @@ TEST_F(ClusterMaterializeTest, ThreePartitionsOnThreeWorkersMatchTheSingleProces
       Ff(single_, {"materialize", FormatTimestamp(start_), FormatTimestamp(end_), "--quiet"});
   ASSERT_EQ(single.exit_code, 0) << single.Describe();
 
-  // The batch view's compute-once output (data/driver_daily_aggregates.parquet) is written by
-  // whichever partition finds it missing, so three partitions at once would all write it: give
-  // the clustered repo the single run's file (the engine does not coordinate that write).
-  fs::copy_file(single_ + "/data/driver_daily_aggregates.parquet",
-                clustered_ + "/data/driver_daily_aggregates.parquet");
+  // The batch view's compute-once output (data/driver_daily_aggregates.parquet) is missing in
+  // the clustered repo: the three partitions start at once and exactly one of them writes it.
+  ASSERT_FALSE(fs::exists(clustered_ + "/data/driver_daily_aggregates.parquet"));
   ASSERT_NO_FATAL_FAILURE(StartCluster(3));
   nlohmann::json run = Json(
       Ff(clustered_, {"-o", "json", "cluster", "materialize", "--head", address_, "--partitions",

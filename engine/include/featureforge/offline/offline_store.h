@@ -91,6 +91,12 @@ class OfflineStore {
   // Compute once: runs a batch view's `query` and writes the result to `path` (Parquet)
   // atomically: a temporary file next to it, then rename. Later reads of the view use `path`.
   Status ComputeOnce(const repo::FeatureView& view);
+  // ComputeOnce unless `path` exists already (or `recompute` is set); true when this call
+  // wrote it. Partitions of one job run at once: for a local `path` an exclusive lock on a
+  // hidden lock file next to it makes one of them compute while the others wait and then reuse
+  // the file. Object-store paths have no lock; each writer's PUT is atomic, so the worst case
+  // is the same result computed more than once.
+  Result<bool> EnsureComputedOnce(const repo::FeatureView& view, bool recompute);
 
   // A fresh name for a temporary table of this connection: "__ff_<prefix>_<n>".
   std::string NewTempName(const std::string& prefix);
