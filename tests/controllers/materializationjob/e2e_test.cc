@@ -6,10 +6,12 @@
 #include <gmock/gmock.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -76,7 +78,9 @@ class MaterializationJobE2E : public ::testing::Test {
                                       server_->kubeconfig(), "--root-dir", dir_ + "/kubelet",
                                       "--featureforge-binary", BinaryPath("worker/featureforge")},
                                      dir_ + "/kubelet.log");
-    for (const char* crd : {"/crds/featurestore.yaml", "/crds/materializationjob.yaml"}) {
+    // The operator runs every controller; each waits for its kinds to be served.
+    for (const char* crd : {"/crds/featurestore.yaml", "/crds/materializationjob.yaml",
+                            "/crds/computecluster.yaml"}) {
       auto r = server_->Kubectl({"apply", "-f", SourceDir() + crd});
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
@@ -180,6 +184,49 @@ spec:
                 repo);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
+  }
+
+  // The online values one unpartitioned local run of [start, end] computes (a fresh repo copy
+  // with its own registry and SQLite file), as `get-online-features -o json` prints them.
+  std::string ReferenceOnlineValues(const std::string& name, TimestampMicros start,
+                                    TimestampMicros end) {
+    std::string reference = dir_ + "/" + name;
+    fs::copy(repo_, reference, fs::copy_options::recursive);
+    {
+      std::ofstream config(reference + "/feature_store.yaml", std::ios::trunc);
+      config << "project: driver_ranking\nregistry: " << reference
+             << "/registry.pb\nprovider: local\n"
+             << "offline_store: {type: duckdb}\nonline_store: {type: sqlite, path: " << reference
+             << "/online.db}\nentity_key_serialization_version: 3\n";
+    }
+    EXPECT_EQ(Ff({"apply"}, reference).exit_code, 0);
+    auto r = Ff({"materialize", FormatTimestamp(start), FormatTimestamp(end), "--views",
+                 "driver_hourly_stats", "-q"},
+                reference);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return OnlineValues(reference);
+  }
+  // Child runs of a schedule (named "<schedule>-<unix minutes>"), not being deleted, by name.
+  std::vector<std::string> Runs(const std::string& schedule) {
+    auto r = Kubectl({"get", "mj", "-o", "json"});
+    std::vector<std::string> names;
+    if (r.exit_code != 0) return names;
+    const std::regex child(schedule + "-[0-9]+");
+    const json listed = json::parse(r.out);  // a named value: items must not dangle
+    for (const auto& item : listed["items"]) {
+      const std::string name = item["metadata"].value("name", "");
+      if (!std::regex_match(name, child)) continue;
+      if (item["metadata"].contains("deletionTimestamp")) continue;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  std::string Pods(const std::string& job, const std::string& phase = "") {
+    std::vector<std::string> args = {"get", "pods", "-l", "featureforge.dev/job=" + job};
+    if (!phase.empty()) args.insert(args.end(), {"--field-selector", "status.phase=" + phase});
+    args.insert(args.end(), {"-o", "name"});
+    return Kubectl(args).out;
   }
 
   static std::string dir_, repo_, definitions_;
@@ -413,6 +460,163 @@ spec:
            Kubectl({"get", "pods", "-l", "featureforge.dev/job=" + child, "-o", "name"})
                .out.empty();
   })) << Kubectl({"get", "mj,pods"}).out;
+}
+
+TEST_F(MaterializationJobE2E, FeatureServerAnswersWithTheMaterializedValues) {
+  const TimestampMicros start = end_ - 48 * kHour;
+  auto r =
+      server_->Apply(Job("served", "  executor: {partitions: 4, parallelism: 2}\n", start, end_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Wait("mj/served", "Complete"), 0) << Get("mj/served").dump(2) << operator_->Output();
+  EXPECT_EQ(Get("mj/served")["status"]["progress"], "4/4");
+  const json expected = json::parse(ReferenceOnlineValues("reference-served", start, end_));
+  ASSERT_FALSE(expected["results"].empty());
+
+  // Run the store's feature server (a Deployment: the harness Deployment controller makes its
+  // pod, the kubelet runs `featureforge serve` on the pod IP).
+  BackgroundCommand deployments(
+      {BinaryPath("tests/harness/ff-deployment-controller"), "--kubeconfig", server_->kubeconfig()},
+      dir_ + "/deployment-controller.log");
+  r = Kubectl({"patch", "fs/drivers", "--type=merge", "-p",
+               R"({"spec":{"services":{"onlineStore":{"server":{"replicas":1}}}}})"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Wait("fs/drivers", "ServerAvailable", 180), 0)
+      << Get("fs/drivers").dump(2) << Kubectl({"get", "deploy,pods", "-o", "wide"}).out;
+  json fs_status = Get("fs/drivers")["status"];
+  EXPECT_THAT(fs_status.value("serviceEndpoint", ""), HasSubstr("drivers-server"));
+
+  // Services are not routed in the harness (no kube-proxy): reach the ready pod on its IP and
+  // its declared container port, as a Service would.
+  auto pods = Kubectl({"get", "pods", "-l", "app.kubernetes.io/component=feature-server",
+                       "--field-selector", "status.phase=Running", "-o", "json"});
+  ASSERT_EQ(pods.exit_code, 0) << pods.err;
+  json items = json::parse(pods.out)["items"];
+  ASSERT_FALSE(items.empty()) << pods.out;
+  const std::string ip = items[0]["status"].value("podIP", "");
+  const int port = items[0]["spec"]["containers"][0]["ports"][0].value("containerPort", 0);
+  ASSERT_FALSE(ip.empty());
+  std::string ids;
+  for (int d = 1001; d <= 1040; ++d) ids += (ids.empty() ? "" : ",") + std::to_string(d);
+  const std::string body =
+      R"({"features":["driver_hourly_stats:conv_rate",)"
+      R"("driver_hourly_stats:acc_rate","driver_hourly_stats:avg_daily_trips"],)"
+      R"("entities":{"driver_id":[)" +
+      ids + "]}}";
+  auto answer = RunCommand({"curl", "-sS", "--fail-with-body", "-X", "POST", "-H",
+                            "Content-Type: application/json", "--data", body,
+                            "http://" + ip + ":" + std::to_string(port) + "/get-online-features"});
+  ASSERT_EQ(answer.exit_code, 0) << answer.out << answer.err;
+  json served = json::parse(answer.out, nullptr, false);
+  ASSERT_FALSE(served.is_discarded()) << answer.out;
+  // Exactly the values (statuses and event timestamps too) of one unpartitioned local run, for
+  // the features the reference printed.
+  ASSERT_EQ(served["metadata"]["feature_names"].size(), served["results"].size());
+  std::map<std::string, json> by_name;
+  for (size_t i = 0; i < served["results"].size(); ++i)
+    by_name[served["metadata"]["feature_names"][i].get<std::string>()] = served["results"][i];
+  int compared = 0;
+  for (size_t i = 0; i < expected["results"].size(); ++i) {
+    const std::string name = expected["metadata"]["feature_names"][i].get<std::string>();
+    if (!by_name.count(name)) continue;
+    EXPECT_EQ(by_name[name], expected["results"][i]) << name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 4) << served["metadata"].dump()
+                         << expected["metadata"].dump();  // + driver_id
+  EXPECT_THAT(answer.out, HasSubstr("PRESENT"));
+
+  // Stop the server through the cluster before the Deployment controller goes away.
+  Kubectl({"patch", "fs/drivers", "--type=merge", "-p",
+           R"({"spec":{"services":{"onlineStore":{"server":{"replicas":0}}}}})"});
+  EXPECT_TRUE(Eventually([&] {
+    return Kubectl(
+               {"get", "pods", "-l", "app.kubernetes.io/component=feature-server", "-o", "name"})
+        .out.empty();
+  }));
+}
+
+// Scheduled runs are real minutes (the operator has no faster test clock and Kubernetes cron has
+// no seconds field), so all four schedules share one test: about two minutes of wall time.
+TEST_F(MaterializationJobE2E, ScheduleReplaceAllowAndHistoryLimits) {
+  auto schedule = [&](const std::string& name, const std::string& policy,
+                      const std::string& extra) {
+    auto r = server_->Apply(
+        "apiVersion: featureforge.dev/v1alpha1\nkind: MaterializationJob\n"
+        "metadata: {name: " +
+        name +
+        "}\nspec:\n  featureStore: drivers\n"
+        "  featureViews: [driver_hourly_stats]\n  mode: incremental\n"
+        "  schedule: \"* * * * *\"\n  concurrencyPolicy: " +
+        policy + "\n" + extra);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  const std::string hang =
+      "  executor:\n    env: [{name: FEATUREFORGE_FAULT_HANG, value: \"1\"}]\n";
+  schedule("replace", "Replace", hang);
+  schedule("allow", "Allow", hang);
+  schedule("keep-one", "Allow", "  successfulRunsHistoryLimit: 1\n");
+  schedule("keep-failed", "Allow",
+           "  failedRunsHistoryLimit: 1\n  backoffLimit: 0\n  executor:\n    env: [{name: "
+           "FEATUREFORGE_FAULT_FAIL_ATTEMPTS, value: \"100\"}]\n");
+
+  // Allow: the second fire starts a run while the first still hangs; both have running pods.
+  ASSERT_TRUE(Eventually([&] { return Runs("allow").size() >= 1; }, 150))
+      << Kubectl({"get", "mj"}).out;
+  const std::string replaced = [&] {
+    std::vector<std::string> runs;
+    Eventually([&] { return (runs = Runs("replace")).size() >= 1; }, 150);
+    return runs.empty() ? std::string() : runs[0];
+  }();
+  ASSERT_FALSE(replaced.empty());
+  ASSERT_TRUE(Eventually([&] { return !Pods(replaced, "Running").empty(); }))
+      << Kubectl({"get", "pods"}).out;
+  ASSERT_TRUE(Eventually([&] { return Runs("allow").size() >= 2; }, 150))
+      << Kubectl({"get", "mj"}).out;
+  EXPECT_TRUE(Eventually([&] {
+    auto runs = Runs("allow");
+    return runs.size() >= 2 && !Pods(runs[0], "Running").empty() &&
+           !Pods(runs[1], "Running").empty();
+  })) << Kubectl({"get", "pods"}).out;
+  EXPECT_TRUE(Eventually([&] { return Get("mj/allow")["status"]["active"].size() >= 2; }))
+      << Get("mj/allow").dump(2);
+
+  // Replace: the hanging first run was deleted (with its pod) for the second.
+  EXPECT_TRUE(Eventually([&] {
+    return Events("replace").find("ReplacedRun") != std::string::npos;
+  })) << Events("replace");
+  EXPECT_TRUE(Eventually([&] {
+    auto runs = Runs("replace");
+    return runs.size() == 1 && runs[0] != replaced && Pods(replaced).empty();
+  })) << Kubectl({"get", "mj,pods"}).out;
+  EXPECT_THAT(Events("replace"), HasSubstr("deleted active run " + replaced));
+  json replace_status = Get("mj/replace")["status"];
+  ASSERT_EQ(replace_status["active"].size(), 1u);
+  EXPECT_NE(replace_status["active"][0], replaced);
+
+  // History limits: of two finished runs only the newest stays (with its pods); the older one is
+  // pruned, and its pods go with it.
+  for (const std::string name : {"keep-one", "keep-failed"}) {
+    EXPECT_TRUE(
+        Eventually([&] { return Events(name).find("PrunedRun") != std::string::npos; }, 150))
+        << name << "\n"
+        << Events(name) << Kubectl({"get", "mj"}).out;
+    auto runs = Runs(name);
+    EXPECT_EQ(runs.size(), 1u) << name;
+  }
+  EXPECT_EQ(Get("mj/keep-one")["status"].value("lastSuccessfulTime", "").empty(), false);
+  std::string pruned = Events("keep-one");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(pruned, m, std::regex("deleted finished run (keep-one-[0-9]+)")))
+      << pruned;
+  const std::string old_run = m[1];
+  EXPECT_TRUE(Eventually([&] { return Pods(old_run).empty(); })) << Kubectl({"get", "pods"}).out;
+  EXPECT_THAT(Events("keep-failed"), HasSubstr("Failed; history limit 1"));
+
+  // Stop new runs before teardown deletes everything.
+  for (const char* name : {"replace", "allow", "keep-one", "keep-failed"}) {
+    Kubectl(
+        {"patch", std::string("mj/") + name, "--type=merge", "-p", R"({"spec":{"suspend":true}})"});
+  }
 }
 
 }  // namespace
