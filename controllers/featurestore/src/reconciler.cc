@@ -188,7 +188,11 @@ class FeatureStoreReconciler : public runtime::Reconciler {
       std::ofstream out(dir / file, std::ios::binary);
       out << content;
     }
-    auto loaded = repo::LoadRepo(dir.string());
+    // The operator holds no store credentials: ${VAR} references in the store sections stay as
+    // written (the pods that open the stores get the Secrets as env).
+    repo::LoadOptions options;
+    options.allow_unset_store_env = true;
+    auto loaded = repo::LoadRepo(dir.string(), options);
     fs::remove_all(dir, ec);
     if (loaded.ok()) {
       v.repo = std::move(loaded).value();
@@ -202,15 +206,6 @@ class FeatureStoreReconciler : public runtime::Reconciler {
 
   void ApplyRegistry(const Json& store, const repo::Repo& repo, Outcome* outcome) {
     const std::string path = RegistryPathOf(store, config_);
-    if (path.find("://") != std::string::npos) {
-      outcome->failed = true;
-      outcome->registry_reason = "RegistryNotSupported";
-      outcome->registry_message = "registry " + path +
-                                  ": not supported: only local registry paths for now (s3:// is "
-                                  "not implemented by the engine's registry yet)";
-      Event(store, EventType::kWarning, outcome->registry_reason, outcome->registry_message);
-      return;
-    }
     auto current = registry::Registry::LoadOrEmpty(path);
     if (!current.ok()) {
       outcome->failed = true;
