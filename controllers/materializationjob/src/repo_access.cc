@@ -57,7 +57,11 @@ class ClusterRepoAccess : public RepoAccess {
       out << value.get<std::string>();
       if (!out) return Status::IOError("cannot write " + (dir / key).string());
     }
-    auto repo = repo::LoadRepo(dir.string());
+    // The operator holds no store credentials: ${VAR} references in the store sections stay as
+    // written; executor pods and cluster workers resolve them from their own environment.
+    repo::LoadOptions load_options;
+    load_options.allow_unset_store_env = true;
+    auto repo = repo::LoadRepo(dir.string(), load_options);
     if (!repo.ok()) {
       return Status::InvalidArgument("FeatureStore " + feature_store + " repo (ConfigMap " +
                                      cm_name + ") does not load: " + repo.status().ToString());
@@ -82,6 +86,7 @@ class ClusterRepoAccess : public RepoAccess {
                                 TimestampMicros now) override {
     bool recorded = false;
     Status status = registry::Registry::Update(repo.registry_path, [&](registry::Registry& r) {
+      recorded = false;  // an object-store registry re-runs this after a conflicting write
       auto last = r.LastMaterializedEnd(view);
       if (last && *last >= end) return Status::OK();
       recorded = true;

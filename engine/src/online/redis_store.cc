@@ -655,9 +655,11 @@ Result<RedisStoreOptions> ParseRedisConnectionString(const std::string& connecti
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  // Names the address only: the string may carry a password, which must not reach logs.
   auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("online_store.connection_string '" + connection_string +
-                                   "': " + why + " (expected host:port[,db=N][,password=...])");
+    const std::string shown = parts[0] + (parts.size() > 1 ? ",..." : "");
+    return Status::InvalidArgument("online_store.connection_string '" + shown + "': " + why +
+                                   " (expected host:port[,db=N][,password=...])");
   };
   std::string address = parts[0];
   if (address.starts_with("redis://")) address = address.substr(8);

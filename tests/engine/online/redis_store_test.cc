@@ -264,6 +264,14 @@ TEST(RedisConnectionStringTest, ParsesFeastsFormat) {
   EXPECT_NE(unknown.status().message().find("colour"), std::string::npos);
   EXPECT_EQ(ParseRedisConnectionString("h:1,ssl=true").status().code(), StatusCode::kNotSupported);
   EXPECT_EQ(ParseRedisConnectionString("").status().code(), StatusCode::kInvalidArgument);
+
+  // Errors name the address, never the password that shares the string.
+  auto secret = ParseRedisConnectionString("h:1,password=hunter2,db=x");
+  EXPECT_EQ(secret.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(secret.status().message().find("'h:1,...'"), std::string::npos)
+      << secret.status().ToString();
+  EXPECT_EQ(secret.status().message().find("hunter2"), std::string::npos)
+      << secret.status().ToString();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -457,6 +458,50 @@ TEST_P(FeatureServerTest, ReloadsTheRegistryAfterApply) {
   }
   ASSERT_EQ(after.status, 200) << after.body << ServerLog();
   EXPECT_EQ(ParseOrFail(after)["metadata"]["feature_names"], json({"driver_id", "conv_rate"}));
+}
+
+// The same with the registry on a real s3rver: the server notices the new object's ETag.
+TEST_P(FeatureServerTest, ReloadsAnS3RegistryAfterApply) {
+  auto s3 = testing::S3rverProcess::Start({"ff-registry"});
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  const std::map<std::string, std::string> env = {
+      {"AWS_ENDPOINT_URL_S3", (*s3)->endpoint()},
+      {"AWS_ACCESS_KEY_ID", testing::kS3rverAccessKeyId},
+      {"AWS_SECRET_ACCESS_KEY", testing::kS3rverSecretAccessKey},
+      {"AWS_REGION", "us-east-1"}};
+  // `apply` runs in this process's children: give them the same credentials, then restore.
+  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  struct Unset {
+    const std::map<std::string, std::string>& names;
+    ~Unset() {
+      for (const auto& entry : names) ::unsetenv(entry.first.c_str());
+    }
+  } unset{env};
+
+  std::string config = testutil::ReadFile(repo_ + "/feature_store.yaml");
+  const auto pos = config.find("registry: data/registry.pb");
+  ASSERT_NE(pos, std::string::npos) << config;
+  config.replace(pos, std::string("registry: data/registry.pb").size(),
+                 "registry: s3://ff-registry/project/registry.pb");
+  std::ofstream(repo_ + "/feature_store.yaml") << config;
+  ProcessResult apply = Ff({"apply"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.Describe();
+  StartServer({}, env);
+  json request = {{"feature_service", "conv_only"}, {"entities", {{"driver_id", {1001}}}}};
+  EXPECT_EQ(Post("/get-online-features", request).status, 422);
+
+  std::ofstream(repo_ + "/definitions/conv_only.yaml")
+      << "feature_services:\n  - name: conv_only\n    features:\n"
+         "      - driver_hourly_stats: [conv_rate]\n";
+  apply = Ff({"apply"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.Describe();
+  HttpResult after;
+  for (int i = 0; i < 200; ++i) {
+    after = Post("/get-online-features", request);
+    if (after.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(after.status, 200) << after.body << ServerLog();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, FeatureServerTest, ::testing::Values("sqlite", "redis"),

@@ -30,10 +30,11 @@ struct RequestError {
 // What the server serves: feature_store.yaml's config plus the registry's definitions.
 struct ServingSnapshot {
   repo::Repo repo;
-  bool applied = false;  // the registry exists and holds the project
-  std::string registry_path;
-  int64_t registry_mtime_ns = -1;
-  int64_t registry_size = -1;
+  bool applied = false;       // the registry exists and holds the project
+  std::string registry_path;  // a local path or an object-store URI (s3://...)
+  // Registry::Version at load ("" while it does not exist): a local file's identity or an
+  // object's ETag, so a registry replaced on S3 is reloaded like a local one.
+  std::string registry_version;
   uint64_t generation = 0;
 };
 

@@ -1,6 +1,5 @@
 // The server's shared state: the cached repo + registry snapshot and per-thread online stores.
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <chrono>
 
@@ -17,14 +16,6 @@ int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-// mtime (ns) and size of a file; -1/-1 when it does not exist.
-std::pair<int64_t, int64_t> StatFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {-1, -1};
-  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_size)};
 }
 
 // Identifies an online store config: a thread reopens its store when this changes.
@@ -52,12 +43,10 @@ Result<std::shared_ptr<ServingSnapshot>> FeatureServer::State::LoadSnapshot(uint
   auto snapshot = std::make_shared<ServingSnapshot>();
   snapshot->generation = generation;
   snapshot->registry_path = loaded.ResolvePath(loaded.config.registry);
-  // Stat before reading: a change that lands during the load is seen by the next check.
-  auto [mtime, size] = StatFile(snapshot->registry_path);
-  snapshot->registry_mtime_ns = mtime;
-  snapshot->registry_size = size;
-  FF_ASSIGN_OR_RETURN(registry::Registry reg,
-                      registry::Registry::LoadOrEmpty(snapshot->registry_path));
+  // The version read with the data: a change landing during the load is seen by the next check.
+  FF_ASSIGN_OR_RETURN(auto versioned, registry::Registry::LoadVersioned(snapshot->registry_path));
+  registry::Registry& reg = versioned.first;
+  snapshot->registry_version = std::move(versioned.second);
   snapshot->repo.root = loaded.root;
   snapshot->repo.config = loaded.config;
   if (!reg.empty() && reg.project() == loaded.config.project) {
@@ -86,8 +75,12 @@ std::shared_ptr<const ServingSnapshot> FeatureServer::State::Snapshot() {
     // One thread checks; the others keep serving the current snapshot meanwhile.
     if (lock.owns_lock() && now >= next_check_ns_.load()) {
       next_check_ns_ = now + std::chrono::nanoseconds(options_.registry_check_interval).count();
-      auto [mtime, size] = StatFile(snapshot_->registry_path);
-      if (mtime != snapshot_->registry_mtime_ns || size != snapshot_->registry_size) {
+      auto version = registry::Registry::Version(snapshot_->registry_path);
+      if (!version.ok()) {
+        // An unreachable object store: keep serving the snapshot, look again next interval.
+        spdlog::warn("registry {}: cannot check for changes, serving the current one: {}",
+                     snapshot_->registry_path, version.status().ToString());
+      } else if (*version != snapshot_->registry_version) {
         auto reloaded = LoadSnapshot(snapshot_->generation + 1);
         if (reloaded.ok()) {
           spdlog::info("registry {} changed: reloaded (generation {}, {} feature views)",
