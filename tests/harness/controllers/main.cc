@@ -1,39 +1,22 @@
 // ff-deployment-controller: the harness's Deployment controller, a client of the API server.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "component.h"
 #include "deployment_controller.h"
-#include "featureforge/k8s/config.h"
 
 int main(int argc, char** argv) {
+  ffharness::Component component("ff-deployment-controller");
   CLI::App app{"ff-deployment-controller: keeps the pods of Deployments"};
   std::string kubeconfig;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig of the API server")->required();
   CLI11_PARSE(app, argc, argv);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  auto config = featureforge::k8s::LoadKubeconfig(kubeconfig);
-  if (!config.ok()) {
-    std::cerr << "ff-deployment-controller: " << config.status().ToString() << "\n";
-    return 1;
-  }
-  config->user_agent = "ff-deployment-controller";
-  auto client = featureforge::k8s::Client::Create(*config);
-  if (!client.ok()) {
-    std::cerr << "ff-deployment-controller: " << client.status().ToString() << "\n";
-    return 1;
-  }
-  ffharness::controllers::DeploymentController controller(*client);
+  auto client = component.Connect(kubeconfig);
+  if (!client) return 1;
+  ffharness::controllers::DeploymentController controller(client);
   controller.Start();
   std::cout << "ff-deployment-controller running" << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  component.WaitForStop();
   controller.Stop();
   return 0;
 }

@@ -1,14 +1,12 @@
 // ff-kubelet: the harness's process kubelet. A client of the API server given by --kubeconfig.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "featureforge/k8s/client.h"
-#include "featureforge/k8s/config.h"
+#include "component.h"
 #include "kubelet.h"
 
 int main(int argc, char** argv) {
+  ffharness::Component component("ff-kubelet");
   CLI::App app{"ff-kubelet: runs pods of featureforge images as local processes"};
   std::string kubeconfig;
   ffharness::kubelet::KubeletOptions options;
@@ -51,34 +49,16 @@ int main(int argc, char** argv) {
   }
   if (!commands.empty()) options.runtime.allowed_commands = commands;
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  auto config = featureforge::k8s::LoadKubeconfig(kubeconfig);
-  if (!config.ok()) {
-    std::cerr << "ff-kubelet: " << config.status().ToString() << "\n";
-    return 1;
-  }
-  config->user_agent = "ff-kubelet";
-  auto client = featureforge::k8s::Client::Create(*config);
-  if (!client.ok()) {
-    std::cerr << "ff-kubelet: " << client.status().ToString() << "\n";
-    return 1;
-  }
-  options.api_server = config->server;
-  ffharness::kubelet::ProcessKubelet kubelet(*client, options);
+  auto client = component.Connect(kubeconfig);
+  if (!client) return 1;
+  options.api_server = component.config().server;
+  ffharness::kubelet::ProcessKubelet kubelet(client, options);
   auto started = kubelet.Start();
   if (!started.ok()) {
-    std::cerr << "ff-kubelet: " << started.ToString() << "\n";
-    return 1;
+    return component.Fail(started.ToString());
   }
   std::cout << "ff-kubelet running node " << options.node_name << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  component.WaitForStop();
   kubelet.Stop();
   std::cout << "ff-kubelet stopped" << std::endl;
   return 0;
