@@ -11,6 +11,9 @@
 // Test hooks (documented in worker/README.md), read from the environment:
 //   FEATUREFORGE_FAULT_FAIL_ATTEMPTS=N  fail (exit 1) while FEATUREFORGE_ATTEMPT <= N
 //   FEATUREFORGE_FAULT_HANG=1           sleep until killed (deadline / Forbid tests)
+//   FEATUREFORGE_FAULT_HANG_LEASES=N    sleep until killed while FEATUREFORGE_LEASE_COUNT <= N
+//                                       (a ComputeCluster task's first lease hangs, its
+//                                       reassignment after a lost worker runs)
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -121,6 +124,12 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
 
   if (EnvInt("FEATUREFORGE_FAULT_HANG", 0) == 1) {
     std::cerr << "test hook FEATUREFORGE_FAULT_HANG=1: sleeping until killed\n";
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+  }
+  if (const int hang_leases = EnvInt("FEATUREFORGE_FAULT_HANG_LEASES", 0);
+      hang_leases > 0 && EnvInt("FEATUREFORGE_LEASE_COUNT", 1) <= hang_leases) {
+    std::cerr << "test hook FEATUREFORGE_FAULT_HANG_LEASES=" << hang_leases
+              << ": sleeping until killed\n";
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
   const int fail_attempts = EnvInt("FEATUREFORGE_FAULT_FAIL_ATTEMPTS", 0);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,23 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// Executor processes started with the hang-on-first-lease hook that are still alive.
+int HungExecutors() {
+  int hung = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ReadFile(entry.path().string() + "/cmdline");
+    std::string environ = ReadFile(entry.path().string() + "/environ");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(" executor ") != std::string::npos &&
+        environ.find("FEATUREFORGE_FAULT_HANG_LEASES=") != std::string::npos) {
+      ++hung;
+    }
+  }
+  return hung;
 }
 
 class ClusterJobE2E : public ::testing::Test {
@@ -252,6 +270,53 @@ TEST_F(ClusterJobE2E, PartitionsRunOnWorkersWithRetriesAndAdvanceTheWatermark) {
   EXPECT_THAT(events, HasSubstr("retrying partition"));
   EXPECT_THAT(events, HasSubstr("injected failure"));
   EXPECT_EQ(OnlineValues(repo_), ReferenceOnlineValues(end_ - 48 * kHour, end_));
+}
+
+// A worker that dies in the middle of a task (kill -9, as a node crash would): the head misses
+// its heartbeats, hands the task to the other worker, and the job completes without counting a
+// failed attempt. The first lease of the task hangs (test hook), so the kill lands mid-task.
+TEST_F(ClusterJobE2E, WorkerKilledMidTaskRunsTheTaskOnAnotherWorker) {
+  CreateCluster(2);
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Ready", "cc/pool", "--timeout=120s"}).exit_code, 0)
+      << Get("cc/pool").dump(2) << Logs();
+  const std::string head = Get("cc/pool")["status"]["head"].value("endpoint", "");
+  ASSERT_FALSE(head.empty()) << Get("cc/pool").dump(2);
+  auto r = server_->Apply(Job("crash",
+                              "  executor:\n    partitions: 1\n"
+                              "    env: [{name: FEATUREFORGE_FAULT_HANG_LEASES, value: \"1\"}]\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // The worker pod the head leased the task to, from `featureforge cluster status`.
+  std::string busy_pod;
+  for (int i = 0; i < 600 && busy_pod.empty(); ++i) {
+    auto status = RunCommand(
+        {BinaryPath("worker/featureforge"), "-o", "json", "cluster", "status", "--head", head});
+    json parsed = json::parse(status.out, nullptr, false);
+    if (!parsed.is_discarded()) {
+      for (const auto& worker : parsed.value("workers", json::array())) {
+        if (!worker.value("running_task_ids", json::array()).empty()) {
+          busy_pod = worker.value("pod_name", "");
+        }
+      }
+    }
+    if (busy_pod.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_FALSE(busy_pod.empty()) << Get("mj/crash").dump(2) << Logs();
+  auto killed = RunCommand({"pkill", "-KILL", "-f", "worker-id " + busy_pod});
+  ASSERT_EQ(killed.exit_code, 0) << "no worker process for " << busy_pod << ": " << killed.err;
+
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Complete", "mj/crash", "--timeout=300s"}).exit_code,
+            0)
+      << Get("mj/crash").dump(2) << Logs();
+  json job = Get("mj/crash");
+  EXPECT_EQ(job["status"]["attempts"], 1);  // a lost worker is not a failed attempt
+  EXPECT_EQ(job["status"]["rowsWritten"], 40);
+  EXPECT_EQ(Watermark(), FormatTimestamp(end_));
+  // The cluster replaces the dead worker and is Ready again.
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Ready", "cc/pool", "--timeout=120s"}).exit_code, 0)
+      << Get("cc/pool").dump(2) << Logs();
+  // No executor outlived its worker: the hung first lease died with it.
+  EXPECT_EQ(HungExecutors(), 0);
 }
 
 TEST_F(ClusterJobE2E, HeadRestartedBeforeRunningResubmitsAndCompletes) {

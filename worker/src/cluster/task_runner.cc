@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,7 @@ Result<pid_t> Spawn(std::vector<std::string> args, std::vector<std::string> env,
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     close(log_fd);
@@ -188,6 +190,10 @@ Result<pid_t> Spawn(std::vector<std::string> args, std::vector<std::string> env,
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // The executor dies with its worker (kill -9, OOM): a task the head hands to another worker
+    // must not keep running here. The forking thread supervises the child until it exits.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the worker died before prctl took effect
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
