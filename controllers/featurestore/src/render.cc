@@ -206,11 +206,19 @@ Json BuildServerDeployment(const Json& store, const OperatorConfig& config,
   if (Field(server, "resources").is_object()) container["resources"] = server["resources"];
   Json env = Json::array(
       {{{"name", "POD_IP"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "status.podIP"}}}}}}});
-  if (Field(server, "env").is_array()) {
-    for (const auto& var : server["env"]) env.push_back(var);
+  // The store's credentials first, so the server's own entries can override them.
+  const Json& credentials = Field(Field(store, "spec"), "credentials");
+  Json env_from = Json::array();
+  for (const Json* source : {&credentials, &server}) {
+    if (Field(*source, "env").is_array()) {
+      for (const auto& var : (*source)["env"]) env.push_back(var);
+    }
+    if (Field(*source, "envFrom").is_array()) {
+      for (const auto& from : (*source)["envFrom"]) env_from.push_back(from);
+    }
   }
   container["env"] = env;
-  if (Field(server, "envFrom").is_array()) container["envFrom"] = server["envFrom"];
+  if (!env_from.empty()) container["envFrom"] = env_from;
   Json pod_spec = {
       {"containers", Json::array({container})},
       {"volumes", Json::array({{{"name", "repo"},

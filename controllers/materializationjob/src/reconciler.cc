@@ -133,6 +133,10 @@ Json MaterializationJobReconciler::MakePod(const Json& job, const JobSpec& spec,
   Json env = Json::array();
   env.push_back({{"name", "FEATUREFORGE_ATTEMPT"}, {"value", std::to_string(attempt)}});
   env.push_back({{"name", "FEATUREFORGE_JOB"}, {"value", name}});
+  // The store's credentials first, so the job's own env can override them.
+  if (repo.credentials_env.is_array()) {
+    for (const auto& e : repo.credentials_env) env.push_back(e);
+  }
   for (const auto& e : spec.executor.value("env", Json::array())) env.push_back(e);
   Json container = {
       {"name", "executor"},
@@ -147,6 +151,9 @@ Json MaterializationJobReconciler::MakePod(const Json& job, const JobSpec& spec,
   if (spec.executor.contains("imagePullPolicy"))
     container["imagePullPolicy"] = spec.executor["imagePullPolicy"];
   if (spec.executor.contains("resources")) container["resources"] = spec.executor["resources"];
+  if (repo.credentials_env_from.is_array() && !repo.credentials_env_from.empty()) {
+    container["envFrom"] = repo.credentials_env_from;
+  }
   Json labels = {{kJobLabel, name},
                  {kPartitionLabel, std::to_string(partition)},
                  {kAttemptLabel, std::to_string(attempt)},

@@ -40,10 +40,18 @@ class ClusterRepoAccess : public RepoAccess {
     }
     const std::string rv = (*cm)["metadata"].value("resourceVersion", "");
     const std::string cache_key = ns + "/" + feature_store;
+    // Read from the store on every call: a credentials edit does not change the ConfigMap.
+    const k8s::Json credentials =
+        store->value("spec", k8s::Json::object()).value("credentials", k8s::Json::object());
+    auto with_credentials = [&credentials](StoreRepo repo) {
+      repo.credentials_env = credentials.value("env", k8s::Json());
+      repo.credentials_env_from = credentials.value("envFrom", k8s::Json());
+      return repo;
+    };
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = cache_.find(cache_key);
-      if (it != cache_.end() && it->second.first == rv) return it->second.second;
+      if (it != cache_.end() && it->second.first == rv) return with_credentials(it->second.second);
     }
     namespace fs = std::filesystem;
     fs::path dir = fs::path(work_dir_) / "mj-repos" / ns / (feature_store + "-" + rv);
@@ -78,7 +86,7 @@ class ClusterRepoAccess : public RepoAccess {
     }
     std::lock_guard<std::mutex> lock(mu_);
     cache_[cache_key] = {rv, out};
-    return out;
+    return with_credentials(std::move(out));
   }
 
   Result<bool> AdvanceWatermark(const StoreRepo& repo, const std::string& view,

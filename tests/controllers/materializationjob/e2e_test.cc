@@ -85,6 +85,11 @@ class MaterializationJobE2E : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
     StartOperator();
+    // The online store's location reaches the pods as a Secret through spec.credentials and
+    // ${FF_ONLINE_DB}: executors and the server resolve it, the operator never needs it.
+    auto secret = server_->Kubectl({"create", "secret", "generic", "store-credentials",
+                                    "--from-literal=FF_ONLINE_DB=" + dir_ + "/online.db"});
+    ASSERT_EQ(secret.exit_code, 0) << secret.err;
     std::string store = R"(apiVersion: featureforge.dev/v1alpha1
 kind: FeatureStore
 metadata: {name: drivers}
@@ -93,8 +98,8 @@ spec:
   registry: {path: )" + dir_ +
                         R"(/registry.pb}
   featureStoreYaml:
-    onlineStore: {type: sqlite, path: )" +
-                        dir_ + R"(/online.db}
+    onlineStore: {type: sqlite, path: "${FF_ONLINE_DB}"}
+  credentials: {envFrom: [{secretRef: {name: store-credentials}}]}
   services: {onlineStore: {server: {replicas: 0}}}
   definitions: |
 )" + Indent(definitions_, "    ");
@@ -261,6 +266,11 @@ TEST_F(MaterializationJobE2E, FourPartitionsCompleteAndAdvanceTheWatermark) {
   EXPECT_EQ(
       Kubectl({"get", "pods", "-l", "featureforge.dev/job=full", "-o", "name"}).out.size() > 0,
       true);
+  // Executor pods carry the store's credentials.
+  EXPECT_THAT(Kubectl({"get", "pods", "-l", "featureforge.dev/job=full", "-o",
+                       "jsonpath={.items[0].spec.containers[0].envFrom[0].secretRef.name}"})
+                  .out,
+              HasSubstr("store-credentials"));
   EXPECT_EQ(Watermark(), FormatTimestamp(end_));
 
   // The online store holds exactly what one unpartitioned local run computes.

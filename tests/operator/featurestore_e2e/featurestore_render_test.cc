@@ -19,6 +19,9 @@ Json Store() {
                            "batchEngine": {"type": "local", "chunkSize": 500},
                            "entityKeySerializationVersion": 3},
       "definitions": "entities:\n  - name: driver\n    join_keys: [driver_id]\n",
+      "credentials": {"envFrom": [{"secretRef": {"name": "store-creds"}}],
+                      "env": [{"name": "REDIS_PASSWORD", "valueFrom":
+                               {"secretKeyRef": {"name": "redis", "key": "password"}}}]},
       "services": {"onlineStore": {"server": {"replicas": 2, "image": "featureforge/x:1",
         "envFrom": [{"secretRef": {"name": "redis-creds"}}]}}}
     }})");
@@ -72,7 +75,10 @@ TEST(FeatureStoreRender, ServerDeploymentMountsTheRepoAndRollsOnRepoChange) {
   const Json& container = a["spec"]["template"]["spec"]["containers"][0];
   EXPECT_EQ(container["image"], "featureforge/x:1");
   EXPECT_EQ(container["args"][0], "serve");
-  EXPECT_EQ(container["envFrom"][0]["secretRef"]["name"], "redis-creds");
+  // The store's credentials, then the server's own.
+  EXPECT_EQ(container["envFrom"][0]["secretRef"]["name"], "store-creds");
+  EXPECT_EQ(container["envFrom"][1]["secretRef"]["name"], "redis-creds");
+  EXPECT_EQ(container["env"][1]["name"], "REDIS_PASSWORD");
   EXPECT_EQ(a["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], "drivers-repo");
   EXPECT_NE(HashJson(a["spec"]), HashJson(b["spec"]));
   EXPECT_EQ(HashJson(a["spec"]),

@@ -27,6 +27,10 @@ struct StoreRepo {
   // The rendered repo's files (ConfigMap data: relative path -> content), shipped to
   // ComputeCluster workers in each MaterializePartition task.
   std::map<std::string, std::string> files;
+  // The FeatureStore's spec.credentials (env / envFrom arrays; null when unset): executor pods
+  // get them, so a job needs no copy of the store's Secrets.
+  k8s::Json credentials_env;
+  k8s::Json credentials_env_from;
 };
 
 class RepoAccess {
