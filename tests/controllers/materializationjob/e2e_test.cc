@@ -87,8 +87,10 @@ class MaterializationJobE2E : public ::testing::Test {
     StartOperator();
     // The online store's location reaches the pods as a Secret through spec.credentials and
     // ${FF_ONLINE_DB}: executors and the server resolve it, the operator never needs it.
-    auto secret = server_->Kubectl({"create", "secret", "generic", "store-credentials",
-                                    "--from-literal=FF_ONLINE_DB=" + dir_ + "/online.db"});
+    auto secret = server_->Apply(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: store-credentials}\nstringData:\n"
+        "  FF_ONLINE_DB: " +
+        dir_ + "/online.db\n");
     ASSERT_EQ(secret.exit_code, 0) << secret.err;
     std::string store = R"(apiVersion: featureforge.dev/v1alpha1
 kind: FeatureStore

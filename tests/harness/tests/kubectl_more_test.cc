@@ -190,7 +190,7 @@ TEST(ProjectCrdsTest, EveryCrdInTheRepoInstallsAndServes) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(crds, ec))
     any |= entry.path().extension() == ".yaml";
-  if (!any) GTEST_SKIP() << "no CRDs in " << crds << " yet";
+  ASSERT_TRUE(any) << "no CRDs in " << crds;
   ApiServerProcess server;
   ASSERT_TRUE(server.Start());
   auto r = server.Kubectl({"apply", "-f", crds});
