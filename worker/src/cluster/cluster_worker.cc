@@ -193,15 +193,7 @@ class ClusterWorker::Impl {
       {
         std::lock_guard<std::mutex> lock(mu_);
         lease_polls_.erase(&context);
-        if (stopping_) {
-          // A task leased while stopping is not started: the head takes it back when this
-          // worker stops heartbeating (or no longer lists it).
-          if (status.ok() && response.leased()) {
-            spdlog::info("worker {}: stopping, not starting task {}", options_.worker_id,
-                         response.task().task_id());
-          }
-          return;
-        }
+        if (stopping_ && !(status.ok() && response.leased())) return;
       }
       if (!status.ok()) {
         LogHeadError("LeaseTask", status);
@@ -217,6 +209,8 @@ class ClusterWorker::Impl {
         continue;
       }
       if (response.leased()) RunAndReport(response.task(), head_id);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
     }
   }
 
@@ -224,6 +218,23 @@ class ClusterWorker::Impl {
     auto control = std::make_shared<TaskControl>();
     {
       std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) {
+        // Leased while (or just before) this worker began stopping, after Stop() looked at the
+        // running tasks: never started, reported at once so the head does not wait for a lost
+        // heartbeat to learn of it.
+        holding_.insert(task.task_id());
+        lock.unlock();
+        v1::TaskResult result;
+        result.set_ok(false);
+        result.set_exit_code(1);
+        result.set_error("worker " + options_.worker_id + " stopping: task not started");
+        spdlog::info("worker {}: stopping, not starting task {}", options_.worker_id,
+                     task.task_id());
+        Report(task, result, head_id);
+        std::lock_guard<std::mutex> relock(mu_);
+        holding_.erase(task.task_id());
+        return;
+      }
       // The head never leases an id this worker holds, so a run of the same id still here is
       // stale (from before a head restart, or reassigned): stop it and drop its result.
       if (auto old = executing_.find(task.task_id()); old != executing_.end()) {
