@@ -41,8 +41,11 @@ class ClusterRepoAccess : public RepoAccess {
     const std::string rv = (*cm)["metadata"].value("resourceVersion", "");
     const std::string cache_key = ns + "/" + feature_store;
     // Read from the store on every call: a credentials edit does not change the ConfigMap.
-    const k8s::Json credentials =
-        store->value("spec", k8s::Json::object()).value("credentials", k8s::Json::object());
+    // Guarded: a CR that slipped past the schema must not throw in the operator.
+    const k8s::Json& spec = (*store)["spec"];
+    k8s::Json credentials =
+        spec.is_object() ? spec.value("credentials", k8s::Json::object()) : k8s::Json::object();
+    if (!credentials.is_object()) credentials = k8s::Json::object();
     auto with_credentials = [&credentials](StoreRepo repo) {
       repo.credentials_env = credentials.value("env", k8s::Json());
       repo.credentials_env_from = credentials.value("envFrom", k8s::Json());
