@@ -32,8 +32,10 @@ function(ff_add_gtest name)
     FEATUREFORGE_TEST_BINARY_DIR="${CMAKE_BINARY_DIR}"
     FEATUREFORGE_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   # CMake marks a test "skipped" when its output shows "[  SKIPPED ]", and GoogleTest prints
-  # that for every test of a suite whose SetUpTestSuite failed (the binary exits 1): ctest would
-  # report a broken suite as skipped and the run as passing. Only this explicit marker skips.
+  # that for every test of a suite whose SetUpTestSuite failed (the binary exits 1), so ctest
+  # reports a broken suite as skipped. Setting our own regex here is NOT enough yet: CMake 3.25's
+  # generated file sets its own value first and that one still applies (seen in a fresh-clone
+  # run). Until that is fixed, read "Skipped" in ctest's summary as a failure.
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
