@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "featureforge/testutil/sample_repo.h"
 
@@ -23,6 +24,36 @@ TEST(SampleRepoTest, EndIsAnIsoHourAndAMissingSourceTreeIsReported) {
   EXPECT_NE(repo.error.find(empty_source.path() + "/examples/driver_ranking"), std::string::npos)
       << repo.error;
   EXPECT_EQ(repo.end_unix_seconds % 3600, 0);
+}
+
+// ff_gtest_main: a suite whose setup fails must read as failed to ctest, whose generated
+// properties skip any test with "[  SKIPPED ]" in its output, whatever the exit code.
+TEST(GtestMainTest, FailedSuiteSetUpIsReportedFailedNotSkipped) {
+  const std::string probe = BuildDir() + "/tests/testutil/ff-gtest-main-probe";
+  const std::regex ctest_skip_regex(R"(\[  SKIPPED \])");
+
+  auto broken = RunProcess({probe});
+  EXPECT_EQ(broken.exit_code, 1) << broken.Describe();
+  EXPECT_FALSE(std::regex_search(broken.stdout_text, ctest_skip_regex)) << broken.stdout_text;
+  EXPECT_NE(broken.stdout_text.find("server did not start"), std::string::npos);
+  EXPECT_NE(broken.stdout_text.find("[  FAILED  ] BrokenFixture.First (not run: SetUpTestSuite"),
+            std::string::npos)
+      << broken.stdout_text;
+  EXPECT_NE(broken.stdout_text.find("[  PASSED  ] 1 tests."), std::string::npos);
+  EXPECT_NE(broken.stdout_text.find("2 FAILED TESTS"), std::string::npos);
+
+  // One test of the broken suite, as ctest runs it: still a failure.
+  auto one = RunProcess({probe, "--gtest_filter=BrokenFixture.Second"});
+  EXPECT_EQ(one.exit_code, 1) << one.Describe();
+  EXPECT_FALSE(std::regex_search(one.stdout_text, ctest_skip_regex)) << one.stdout_text;
+
+  // A healthy run keeps GoogleTest's own output.
+  SubprocessOptions options;
+  options.env["FF_PROBE_SETUP_SUCCEEDS"] = "1";
+  auto healthy = RunProcess({probe}, options);
+  EXPECT_EQ(healthy.exit_code, 0) << healthy.Describe();
+  EXPECT_NE(healthy.stdout_text.find("[  PASSED  ] 3 tests."), std::string::npos)
+      << healthy.stdout_text;
 }
 
 TEST(TempDirTest, CreatesAndRemoves) {

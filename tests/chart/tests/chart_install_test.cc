@@ -64,12 +64,6 @@ class ChartInstall : public ::testing::Test {
     server_ = new ApiServerProcess();
     ASSERT_TRUE(server_->Start());
     const std::string dir = server_->dir();
-    // The pod's KUBECONFIG must not start with one of the pod's mount paths (the chart mounts
-    // an emptyDir at /tmp and the kubelet rewrites such paths into the volume): keep a copy in
-    // the build tree.
-    pod_kubeconfig_ = new std::string(std::string(FEATUREFORGE_TEST_BINARY_DIR) +
-                                      "/tests/chart/tests/kubeconfig-" + std::to_string(getpid()));
-    fs::copy_file(server_->kubeconfig(), *pod_kubeconfig_, fs::copy_options::overwrite_existing);
     // The kubelet runs the operator's pod too: the featureforge-operator binary, with a
     // kubeconfig for the harness (a local process cannot read a service account token mount).
     kubelet_ = new BackgroundCommand(
@@ -78,7 +72,7 @@ class ChartInstall : public ::testing::Test {
          "--binary",
          "featureforge-operator=" +
              BinaryPath("operator/cmd/featureforge_operator/featureforge-operator"),
-         "--pod-kubeconfig", *pod_kubeconfig_},
+         "--pod-kubeconfig", server_->kubeconfig()},
         dir + "/kubelet.log");
     controller_ = new BackgroundCommand({BinaryPath("tests/harness/ff-deployment-controller"),
                                          "--kubeconfig", server_->kubeconfig()},
@@ -117,8 +111,6 @@ class ChartInstall : public ::testing::Test {
     delete kubelet_;
     delete server_;
     delete rendered_;
-    if (pod_kubeconfig_ != nullptr) fs::remove(*pod_kubeconfig_);
-    delete pod_kubeconfig_;
   }
 
   static ffharness::testing::CommandResult Kubectl(const std::vector<std::string>& args,
@@ -153,14 +145,12 @@ class ChartInstall : public ::testing::Test {
   static BackgroundCommand* kubelet_;
   static BackgroundCommand* controller_;
   static std::string* rendered_;
-  static std::string* pod_kubeconfig_;
 };
 
 ApiServerProcess* ChartInstall::server_ = nullptr;
 BackgroundCommand* ChartInstall::kubelet_ = nullptr;
 BackgroundCommand* ChartInstall::controller_ = nullptr;
 std::string* ChartInstall::rendered_ = nullptr;
-std::string* ChartInstall::pod_kubeconfig_ = nullptr;
 
 TEST_F(ChartInstall, RenderedObjectsExistAndTheOperatorIsReady) {
   // Every rendered object is in the cluster.

@@ -404,7 +404,11 @@ void ProcessKubelet::StartPod(PodState& state) {
     c.mounts = *mounts;
     c.env = *env;
     for (auto& [k, v] : c.env) {
-      if (k != "PATH") v = MapMountedPaths(v, c.mounts);
+      // PATH and the kubelet's own KUBECONFIG are host paths, not paths inside the pod: a
+      // kubeconfig under /tmp must stay where it is when the pod mounts an emptyDir at /tmp.
+      const bool host_kubeconfig =
+          k == "KUBECONFIG" && !options_.pod_kubeconfig.empty() && v == options_.pod_kubeconfig;
+      if (k != "PATH" && !host_kubeconfig) v = MapMountedPaths(v, c.mounts);
     }
     if (c.spec.contains("workingDir"))
       c.working_dir = MapMountedPaths(c.spec.value("workingDir", ""), c.mounts);

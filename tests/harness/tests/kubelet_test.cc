@@ -204,6 +204,36 @@ spec:
   EXPECT_THAT(Jsonpath("pod/nobinary", ".status.message"), HasSubstr("--binary featureforge=PATH"));
 }
 
+// The kubelet's KUBECONFIG is a host path: a pod mounting an emptyDir over the directory that
+// holds it (the chart mounts one at /tmp) still reads the real file, while the pod's own paths
+// under the mount move into the volume.
+TEST_F(KubeletTest, HostKubeconfigIsNotMappedIntoAPodVolume) {
+  const std::string kubeconfig_dir =
+      server_->kubeconfig().substr(0, server_->kubeconfig().rfind('/'));
+  auto r = server_->Apply(R"YAML(
+apiVersion: v1
+kind: Pod
+metadata: {name: shadowed}
+spec:
+  restartPolicy: Never
+  volumes: [{name: tmp, emptyDir: {}}]
+  containers:
+  - name: op
+    image: featureforge-operator:dev
+    args: [-c, 'echo $KUBECONFIG; echo $OWN; test -s "$KUBECONFIG"']
+    env: [{name: OWN, value: )YAML" +
+                          kubeconfig_dir + R"YAML(/own}]
+    volumeMounts: [{name: tmp, mountPath: )YAML" +
+                          kubeconfig_dir + R"YAML(}]
+)YAML");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(WaitPhase("shadowed", "Succeeded"), 0) << Logs() << Kubectl({"logs", "shadowed"}).out;
+  std::string logs = Kubectl({"logs", "shadowed"}).out;
+  EXPECT_THAT(logs, StartsWith(server_->kubeconfig() + "\n"));
+  EXPECT_THAT(logs, HasSubstr("/kubelet/pods/default_shadowed_"));
+  EXPECT_THAT(logs, HasSubstr("/volumes/tmp/own\n"));
+}
+
 TEST_F(KubeletTest, FailingLivenessProbeRestartsTheContainer) {
   auto r = server_->Apply(R"YAML(
 apiVersion: v1
