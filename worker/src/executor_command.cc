@@ -14,6 +14,7 @@
 //   FEATUREFORGE_FAULT_HANG_LEASES=N    sleep until killed while FEATUREFORGE_LEASE_COUNT <= N
 //                                       (a ComputeCluster task's first lease hangs, its
 //                                       reassignment after a lost worker runs)
+//   FEATUREFORGE_FAULT_DELAY_MS=N       sleep N ms, then run (slow partitions: autoscaling tests)
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -132,6 +133,10 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
               << ": sleeping until killed\n";
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
   }
+  if (const int delay_ms = EnvInt("FEATUREFORGE_FAULT_DELAY_MS", 0); delay_ms > 0) {
+    std::cerr << "test hook FEATUREFORGE_FAULT_DELAY_MS=" << delay_ms << ": sleeping first\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  }
   const int fail_attempts = EnvInt("FEATUREFORGE_FAULT_FAIL_ATTEMPTS", 0);
   if (flags.attempt <= fail_attempts) {
     return Fail(message_path, message,
@@ -173,7 +178,8 @@ int Run(const GlobalOptions& global, ExecutorFlags flags) {
   if (run_id.empty()) {
     run_id = "executor-p" + std::to_string(partition->index) + "-a" + std::to_string(flags.attempt);
   }
-  auto run_log = MaterializationRunLog::Open(ResolveEventLogUri(flags.event_log_uri), run_id);
+  auto run_log =
+      MaterializationRunLog::Open(ResolveEventLogUri(flags.event_log_uri, global.repo_dir), run_id);
   if (!run_log.ok()) {
     return Fail(message_path, message, run_log.status().WithContext("--event-log-uri"));
   }
@@ -249,7 +255,8 @@ void RegisterExecutor(CLI::App& app, const GlobalOptions& global, int* exit_code
       ->envname("FEATUREFORGE_CHUNK_SIZE")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--event-log-uri", flags->event_log_uri,
-                  "prefix for the run's JSON-lines event log (path, file://, s3://)")
+                  "prefix for the run's JSON-lines event log (path, file://, s3://; default: "
+                  "batch_engine.event_log_uri of feature_store.yaml)")
       ->envname("FEATUREFORGE_EVENT_LOG_URI");
   cmd->add_option("--run-id", flags->run_id, "event-log file name (default executor-p<i>-a<n>)")
       ->envname("FEATUREFORGE_RUN_ID");

@@ -98,7 +98,7 @@ void Run(const GlobalOptions& global, const MaterializeFlags& flags, bool increm
   }
 
   // The event log (and its .keep placeholder) comes before any other work.
-  const std::string log_uri = ResolveEventLogUri(flags.event_log_uri);
+  const std::string log_uri = ResolveEventLogUri(flags.event_log_uri, global.repo_dir);
   auto run_log = MaterializationRunLog::Open(
       log_uri, flags.run_id.empty()
                    ? NewRunId(incremental ? "materialize-incremental" : "materialize")
@@ -150,8 +150,9 @@ void AddCommonFlags(CLI::App* cmd, MaterializeFlags& flags) {
       ->excludes(rec);
   cmd->add_flag("-q,--quiet", flags.quiet, "no progress output");
   cmd->add_option("--event-log-uri", flags.event_log_uri,
-                  "prefix for the run's JSON-lines event log (path, file://, s3://); .keep is "
-                  "written there first")
+                  "prefix for the run's JSON-lines event log (path, file://, s3://; default: "
+                  "batch_engine.event_log_uri of feature_store.yaml); .keep is written there "
+                  "first")
       ->envname("FEATUREFORGE_EVENT_LOG_URI");
   cmd->add_option("--run-id", flags.run_id,
                   "event-log file name (default <command>-<UTC time>-<pid>-<n>)");

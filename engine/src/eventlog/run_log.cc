@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <utility>
 #include <vector>
+
+#include "featureforge/repo/loader.h"
 
 namespace featureforge {
 namespace {
@@ -32,6 +35,18 @@ std::string ResolveEventLogUri(std::string_view explicit_uri) {
   if (!explicit_uri.empty()) return std::string(explicit_uri);
   const char* env = std::getenv("FEATUREFORGE_EVENT_LOG_URI");
   return env != nullptr ? std::string(env) : std::string();
+}
+
+std::string ResolveEventLogUri(std::string_view explicit_uri, const std::string& repo_dir) {
+  std::string uri = ResolveEventLogUri(explicit_uri);
+  if (!uri.empty()) return uri;
+  auto config = repo::LoadRepoConfig(repo_dir);
+  if (!config.ok() || config->batch_engine.event_log_uri.empty()) return "";
+  std::error_code error;
+  repo::Repo located;
+  located.root =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(repo_dir), error).string();
+  return located.ResolvePath(config->batch_engine.event_log_uri);
 }
 
 std::string NewRunId(std::string_view kind, const Clock& clock) {

@@ -15,6 +15,7 @@ Result<std::unique_ptr<OnlineStore>> OpenOnlineStore(const repo::Repo& repo) {
       return Status::InvalidArgument("online_store.path '" + config.path +
                                      "': the sqlite online store needs a local file path");
     }
+    options.cache_pages = SqliteCachePagesForChunk(repo.config.batch_engine.chunk_size);
     return OpenSqliteOnlineStore(options);
   }
   if (config.type == "redis") {

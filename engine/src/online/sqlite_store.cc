@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -252,6 +253,12 @@ Status SqliteOnlineStore::DeleteView(const std::string& project, const std::stri
 
 }  // namespace
 
+int64_t SqliteCachePagesForChunk(int64_t chunk_size) {
+  constexpr int64_t kInteriorPages = 256;  // the B-tree above the leaves of ~10M rows
+  constexpr int64_t kMaxPages = 16384;     // 64 MiB of 4 KiB pages
+  return std::min(std::max<int64_t>(chunk_size, 0) + kInteriorPages, kMaxPages);
+}
+
 Result<std::unique_ptr<OnlineStore>> OpenSqliteOnlineStore(const SqliteStoreOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("online_store.path is empty");
   std::error_code ec;
@@ -272,16 +279,18 @@ Result<std::unique_ptr<OnlineStore>> OpenSqliteOnlineStore(const SqliteStoreOpti
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   auto store = std::make_unique<SqliteOnlineStore>(db, options.path);
-  // A page cache of up to 64 MiB keeps B-tree pages of a chunk's upserts in memory instead of
-  // re-reading them from the WAL (measured: most of the write time was read(2) copies with the
-  // 2 MiB default). It is a fixed ceiling, independent of the view's size.
+  // The page cache keeps the B-tree pages of a chunk's upserts in memory instead of re-reading
+  // them from the WAL (measured: most of the write time was read(2) copies with SQLite's 2 MiB
+  // default); its size follows the chunk size (SqliteCachePagesForChunk), so memory does too.
   // WAL + synchronous=NORMAL: a commit is one WAL append without fsync; the database stays
   // consistent after a crash of the process or the machine, and a power loss can lose only the
   // last commits (which a re-run rewrites: writes are monotonic). Checkpoints (with fsync) run
   // every 4096 WAL pages (16 MiB) instead of SQLite's 1000, so a page rewritten by several chunks
   // is copied back once.
+  const std::string cache_pragma =
+      "PRAGMA cache_size=" + std::to_string(std::max<int64_t>(options.cache_pages, 16));
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=4096"}) {
+                             cache_pragma.c_str(), "PRAGMA wal_autocheckpoint=4096"}) {
     char* err = nullptr;
     if (sqlite3_exec(db, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string message = err ? err : "unknown error";

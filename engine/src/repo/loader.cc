@@ -118,11 +118,8 @@ std::vector<fs::path> ListedDefinitionFiles(const fs::path& root, const Definiti
   return files;
 }
 
-}  // namespace
-
-Result<Repo> LoadRepo(const std::string& repo_dir) { return LoadRepo(repo_dir, LoadOptions{}); }
-
-Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options) {
+// The repo's root folder, checked to hold feature_store.yaml.
+Result<fs::path> RepoRoot(const std::string& repo_dir) {
   std::error_code error;
   fs::path root = fs::absolute(repo_dir, error);
   if (!error) root = fs::weakly_canonical(root, error);
@@ -132,20 +129,48 @@ Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options) {
   if (!fs::is_regular_file(root / kConfigFile, error)) {
     return Status::NotFound(std::string("no ") + kConfigFile + " in " + root.string());
   }
+  return root;
+}
 
-  LoadState state;
-  state.repo.root = root.string();
-  state.env = options.env ? options.env : EnvLookup(ProcessEnv);
-  state.allow_unset_store_env = options.allow_unset_store_env;
-  std::optional<DefinitionPatterns> listed;
-  if (auto documents = ReadYaml(root / kConfigFile, kConfigFile, &state)) {
-    if (documents->size() > 1) {
-      state.diagnostics.Add(Problem{kConfigFile, LineOf((*documents)[1]), "", "",
-                                    "holds several YAML documents; settings belong in one", false});
-    }
-    listed =
-        ParseConfig(documents->empty() ? YAML::Node() : documents->front(), kConfigFile, &state);
+// Parses feature_store.yaml into state->repo.config; returns the definition files it lists.
+std::optional<DefinitionPatterns> LoadConfigFile(const fs::path& root, const LoadOptions& options,
+                                                 LoadState* state) {
+  state->repo.root = root.string();
+  state->env = options.env ? options.env : EnvLookup(ProcessEnv);
+  state->allow_unset_store_env = options.allow_unset_store_env;
+  auto documents = ReadYaml(root / kConfigFile, kConfigFile, state);
+  if (!documents) return std::nullopt;
+  if (documents->size() > 1) {
+    state->diagnostics.Add(Problem{kConfigFile, LineOf((*documents)[1]), "", "",
+                                   "holds several YAML documents; settings belong in one", false});
   }
+  return ParseConfig(documents->empty() ? YAML::Node() : documents->front(), kConfigFile, state);
+}
+
+// The collected problems as one status, with values from the environment (passwords) redacted.
+Status LoadStatus(const LoadState& state) {
+  Status status = state.diagnostics.ToStatus();
+  if (status.ok()) return status;
+  return Status(status.code(), RedactSubstitutions(status.message(), state.env_substitutions));
+}
+
+}  // namespace
+
+Result<Repo> LoadRepo(const std::string& repo_dir) { return LoadRepo(repo_dir, LoadOptions{}); }
+
+Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir, const LoadOptions& options) {
+  FF_ASSIGN_OR_RETURN(fs::path root, RepoRoot(repo_dir));
+  LoadState state;
+  LoadConfigFile(root, options, &state);
+  FF_RETURN_IF_ERROR(LoadStatus(state));
+  return std::move(state.repo.config);
+}
+
+Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options) {
+  FF_ASSIGN_OR_RETURN(fs::path root, RepoRoot(repo_dir));
+  std::error_code error;
+  LoadState state;
+  std::optional<DefinitionPatterns> listed = LoadConfigFile(root, options, &state);
 
   std::vector<fs::path> files =
       listed ? ListedDefinitionFiles(root, *listed, &state) : DefaultDefinitionFiles(root);
@@ -161,11 +186,7 @@ Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options) {
   }
 
   ValidateRepo(&state);
-  Status status = state.diagnostics.ToStatus();
-  if (!status.ok()) {
-    // Values from the environment (passwords) never leave in a message.
-    return Status(status.code(), RedactSubstitutions(status.message(), state.env_substitutions));
-  }
+  FF_RETURN_IF_ERROR(LoadStatus(state));
   return std::move(state.repo);
 }
 

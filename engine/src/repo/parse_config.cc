@@ -136,7 +136,7 @@ void ParseOnlineStore(MapReader& root, OnlineStoreConfig* config, bool keep_unse
 void ParseBatchEngine(MapReader& root, BatchEngineConfig* config) {
   auto section = Section(root, "batch_engine");
   if (!section) return;
-  section->CheckFields({"type", "chunk_size"});
+  section->CheckFields({"type", "chunk_size", "event_log_uri"});
   if (auto type = section->String("type"); type && *type != "local") {
     section->Report("type", "batch engine '" + *type + "' (only 'local')", true);
   }
@@ -145,6 +145,16 @@ void ParseBatchEngine(MapReader& root, BatchEngineConfig* config) {
       section->Report("chunk_size", "must be greater than 0, got " + std::to_string(*chunk));
     } else {
       config->chunk_size = *chunk;
+    }
+  }
+  if (auto uri = section->String("event_log_uri")) {
+    if (uri->empty()) {
+      section->Report("event_log_uri", "must not be empty (leave it out for no event log)");
+    } else if (uri->find("://") != std::string::npos && uri->rfind("s3://", 0) != 0 &&
+               uri->rfind("file://", 0) != 0) {
+      section->Report("event_log_uri", "'" + *uri + "' is not a path, file:// or s3:// URI");
+    } else {
+      config->event_log_uri = *uri;
     }
   }
 }

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "featureforge/cluster/head_client.h"
 #include "featureforge/common/time.h"
 #include "harness_test_util.h"
 
@@ -142,8 +143,10 @@ class ClusterJobE2E : public ::testing::Test {
 
     head_port_ = FreePort();
   }
-  // A ComputeCluster with `workers` workers; waits until its head endpoint is in status.
-  void CreateCluster(int workers) {
+  // A ComputeCluster with `workers` workers (plus `group_extra` in its group and `spec_extra` in
+  // its spec); waits until its head endpoint is in status.
+  void CreateCluster(int workers, const std::string& group_extra = "",
+                     const std::string& spec_extra = "") {
     auto r = server_->Apply(
         "apiVersion: featureforge.dev/v1alpha1\nkind: ComputeCluster\nmetadata: {name: pool}\n"
         "spec:\n  headGroupSpec:\n    port: " +
@@ -151,7 +154,8 @@ class ClusterJobE2E : public ::testing::Test {
         "\n    headStartParams: {bind: 0.0.0.0, heartbeat-timeout-ms: \"3000\"}\n"
         "    template: {spec: {containers: [{name: head}]}}\n  workerGroupSpecs:\n"
         "    - groupName: cpu\n      replicas: " +
-        std::to_string(workers) + "\n      template: {spec: {containers: [{name: worker}]}}\n");
+        std::to_string(workers) + "\n" + group_extra +
+        "      template: {spec: {containers: [{name: worker}]}}\n" + spec_extra);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = Kubectl({"wait", "--for=condition=HeadPodReady", "cc/pool", "--timeout=120s"});
     ASSERT_EQ(r.exit_code, 0) << Get("cc/pool").dump(2) << Logs();
@@ -317,6 +321,67 @@ TEST_F(ClusterJobE2E, WorkerKilledMidTaskRunsTheTaskOnAnotherWorker) {
       << Get("cc/pool").dump(2) << Logs();
   // No executor outlived its worker: the hung first lease died with it.
   EXPECT_EQ(HungExecutors(), 0);
+}
+
+// Autoscaling driven by a MaterializationJob: 9 slow partitions queue up on a 1-worker group
+// (min 1, max 3); the controller scales it toward 3 while they wait, the job completes with the
+// values of a local run, every partition ran on the first worker it was leased to (no busy worker
+// was removed), and the group returns to 1 once idle, never below.
+TEST_F(ClusterJobE2E, ManyPartitionsScaleTheGroupUpAndBackDownWithoutLosingATask) {
+  CreateCluster(1, "      minReplicas: 1\n      maxReplicas: 3\n",
+                "  autoscaling: {enabled: true, idleTimeoutSeconds: 3}\n");
+  ASSERT_EQ(Kubectl({"wait", "--for=condition=Ready", "cc/pool", "--timeout=120s"}).exit_code, 0)
+      << Get("cc/pool").dump(2) << Logs();
+  auto r = server_->Apply(Job("wide",
+                              "  executor:\n    partitions: 9\n    parallelism: 9\n"
+                              "    env: [{name: FEATUREFORGE_FAULT_DELAY_MS, value: \"2500\"}]\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const std::string workers = "featureforge.dev/cluster=pool,featureforge.dev/group=cpu";
+  size_t most_workers = 0;
+  std::string phase;
+  for (int i = 0; i < 1200 && phase != "Succeeded" && phase != "Failed"; ++i) {
+    auto pods = Kubectl({"get", "pods", "-l", workers, "-o", "name"});
+    most_workers =
+        std::max<size_t>(most_workers, std::count(pods.out.begin(), pods.out.end(), '\n'));
+    phase = Get("mj/wide")["status"].value("phase", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(phase, "Succeeded") << Get("mj/wide").dump(2) << Logs();
+  EXPECT_EQ(most_workers, 3u) << Events("pool");
+  EXPECT_THAT(Events("pool"), HasSubstr("ScaledUp"));
+
+  json job = Get("mj/wide");
+  EXPECT_EQ(job["status"]["progress"], "9/9");
+  EXPECT_EQ(job["status"]["attempts"], 9);
+  EXPECT_EQ(job["status"]["rowsWritten"], 40);
+  EXPECT_EQ(Watermark(), FormatTimestamp(end_));
+  EXPECT_EQ(OnlineValues(repo_), ReferenceOnlineValues(end_ - 48 * kHour, end_));
+  // Each task was leased once: scaling never took a worker away from a running task.
+  const std::string head = Get("cc/pool")["status"]["head"].value("endpoint", "");
+  const std::string head_job = job["status"]["computeCluster"].value("headJobId", "");
+  ASSERT_FALSE(head_job.empty()) << job.dump(2);
+  auto client = featureforge::cluster::NewGrpcHeadClient(head, std::chrono::seconds(5));
+  auto finished = client->GetJob(head_job);
+  ASSERT_TRUE(finished.ok()) << finished.status().ToString();
+  ASSERT_EQ(finished->tasks_size(), 9);
+  for (const auto& task : finished->tasks()) {
+    EXPECT_EQ(task.lease_count(), 1) << task.task_id() << ": " << task.message();
+  }
+
+  // Back to the minimum once idle, and never below it.
+  size_t fewest = 3;
+  bool at_min = false;
+  for (int i = 0; i < 240 && !at_min; ++i) {
+    auto pods = Kubectl({"get", "pods", "-l", workers, "-o", "name"});
+    const size_t n = std::count(pods.out.begin(), pods.out.end(), '\n');
+    fewest = std::min(fewest, n);
+    at_min = n == 1 && Get("cc/pool")["status"].value("state", "") == "Ready";
+    if (!at_min) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(at_min) << Get("cc/pool").dump(2) << Events("pool");
+  EXPECT_GE(fewest, 1u);
+  EXPECT_THAT(Events("pool"), HasSubstr("ScaledDown"));
 }
 
 TEST_F(ClusterJobE2E, HeadRestartedBeforeRunningResubmitsAndCompletes) {

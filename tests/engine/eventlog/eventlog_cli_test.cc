@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -115,6 +116,43 @@ TEST_F(EventLogCliTest, FailedRunLogsItsErrorAndABadPrefixStopsBeforeAnyWork) {
   ASSERT_EQ(listing.exit_code, 0) << listing.Describe();
   EXPECT_EQ(listing.stdout_text.find("last_materialized_end\": \"20"), std::string::npos)
       << "a run whose event log could not be opened must not materialize: " << listing.stdout_text;
+}
+
+// batch_engine.event_log_uri in feature_store.yaml: every run logs there (relative to the repo
+// root) without a flag; a flag still wins; an empty value is a definition error naming the field.
+TEST_F(EventLogCliTest, PrefixFromFeatureStoreYaml) {
+  const std::string config = repo_ + "/feature_store.yaml";
+  std::string text = testutil::ReadFile(config);
+  const std::string chunk_line = "  chunk_size: 10000\n";
+  ASSERT_NE(text.find(chunk_line), std::string::npos);
+  std::string with_log = text;
+  with_log.replace(with_log.find(chunk_line), chunk_line.size(),
+                   chunk_line + "  event_log_uri: logs/runs\n");
+  std::ofstream(config) << with_log;
+
+  ProcessResult run =
+      Ff({"materialize-incremental", FormatTimestamp(end_), "--quiet", "--run-id", "from-config"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(fs::exists(repo_ + "/logs/runs/.keep"));
+  auto lines = Lines(testutil::ReadFile(repo_ + "/logs/runs/from-config.jsonl"));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines.back()["event"], "end");
+
+  const std::string flag_prefix = tmp_.Join("flag-logs");
+  run = Ff({"materialize-incremental", FormatTimestamp(end_), "--quiet", "--run-id", "from-flag",
+            "--event-log-uri", flag_prefix});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(fs::exists(flag_prefix + "/from-flag.jsonl"));
+  EXPECT_FALSE(fs::exists(repo_ + "/logs/runs/from-flag.jsonl"));
+
+  std::string empty = text;
+  empty.replace(empty.find(chunk_line), chunk_line.size(), chunk_line + "  event_log_uri: \"\"\n");
+  std::ofstream(config) << empty;
+  ProcessResult bad = Ff({"apply"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
+  EXPECT_NE(bad.stderr_text.find("feature_store.yaml:13"), std::string::npos) << bad.Describe();
+  EXPECT_NE(bad.stderr_text.find("event_log_uri: must not be empty"), std::string::npos)
+      << bad.Describe();
 }
 
 TEST_F(EventLogCliTest, IncrementalAndExecutorRunsLogToS3) {

@@ -87,6 +87,39 @@ TEST(SqliteStoreTest, UnopenablePathIsAnIOErrorNamingIt) {
   EXPECT_NE(store.status().message().find(dir.Join("file")), std::string::npos);
 }
 
+TEST(SqliteStoreTest, CacheFollowsTheChunkSize) {
+  EXPECT_EQ(SqliteCachePagesForChunk(1000), 1256);
+  EXPECT_EQ(SqliteCachePagesForChunk(1), 257);            // the interior pages at least
+  EXPECT_EQ(SqliteCachePagesForChunk(1'000'000), 16384);  // at most 64 MiB
+}
+
+// SQLite's own allocation high-water mark over a write of a ~20 MiB table: the page cache is
+// what grows with the table, and it stays within the configured number of pages.
+TEST(SqliteStoreTest, PageCacheIsBoundedByTheConfiguredPages) {
+  const ViewSpec wide{"proj", "wide", {"text"}, {ValueType::kString}};
+  auto peak_for = [&](int64_t cache_pages) {
+    testutil::TempDir dir;
+    SqliteStoreOptions options{dir.Join("online.db")};
+    options.cache_pages = cache_pages;
+    auto store = OpenSqliteOnlineStore(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    sqlite3_memory_highwater(/*resetFlag=*/1);
+    for (int chunk = 0; chunk < 40; ++chunk) {
+      std::vector<WriteRow> rows;
+      for (int i = 0; i < 1000; ++i) {
+        int64_t id = static_cast<int64_t>(i) * 40 + chunk;  // keys spread over the whole table
+        rows.push_back(WriteRow{Key(id), {Value::String(std::string(500, 'x'))}, kT0, 0});
+      }
+      EXPECT_TRUE((*store)->Write(wide, rows).ok());
+    }
+    return sqlite3_memory_highwater(/*resetFlag=*/0);
+  };
+  const int64_t small = peak_for(300);    // 1.2 MiB of pages
+  const int64_t large = peak_for(16384);  // up to 64 MiB: holds the whole table
+  EXPECT_LT(small, 4 << 20) << "small cache peak " << small;
+  EXPECT_GT(large, 16 << 20) << "large cache peak " << large;
+}
+
 TEST(OpenOnlineStoreTest, SqlitePathIsRelativeToTheRepoRoot) {
   testutil::TempDir dir;
   repo::Repo repo;

@@ -386,6 +386,7 @@ online_store:
 offline_store: [duckdb]
 batch_engine:
   chunk_size: 0
+  event_log_uri: http://logs/x
 entity_key_serialization_version: 7
 registry_path: data/registry.pb
 )");
@@ -403,10 +404,13 @@ registry_path: data/registry.pb
                                  "map, got a list"));
   EXPECT_THAT(problems, Contains("feature_store.yaml:9: feature_store: batch_engine.chunk_size: "
                                  "must be greater than 0, got 0"));
-  EXPECT_THAT(problems, Contains("feature_store.yaml:10: feature_store: "
+  EXPECT_THAT(problems,
+              Contains("feature_store.yaml:10: feature_store: batch_engine.event_log_uri: "
+                       "'http://logs/x' is not a path, file:// or s3:// URI"));
+  EXPECT_THAT(problems, Contains("feature_store.yaml:11: feature_store: "
                                  "entity_key_serialization_version: unknown version 7 (expected "
                                  "3)"));
-  EXPECT_THAT(problems, Contains("feature_store.yaml:11: feature_store: registry_path: unknown "
+  EXPECT_THAT(problems, Contains("feature_store.yaml:12: feature_store: registry_path: unknown "
                                  "field (did you mean 'registry'?)"));
 }
 

@@ -1,6 +1,7 @@
 // Valid repos load with Feast's defaults filled in.
 #include "featureforge/repo/loader.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "temp_repo.h"
@@ -8,6 +9,7 @@
 namespace featureforge::repo {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::TempRepo;
 
 constexpr char kDefinitions[] = R"(entities:
@@ -84,6 +86,29 @@ void WriteValidRepo(const TempRepo& repo) {
   repo.Write("data/parts/a.parquet", "");
   // Not a definition file: only the root and definitions/ are searched by default.
   repo.Write("other/ignored.yaml", "entities: [{name: x, bogus: 1}]\n");
+}
+
+// LoadRepoConfig reads feature_store.yaml alone: definitions that do not load do not matter,
+// problems of the file itself do.
+TEST(LoaderTest, LoadRepoConfigReadsOnlyFeatureStoreYaml) {
+  TempRepo temp;
+  temp.Write("feature_store.yaml",
+             "project: rides\nbatch_engine:\n  chunk_size: 500\n  event_log_uri: s3://logs/runs\n");
+  temp.Write("definitions/broken.yaml", "entities: [{name: x, bogus: 1}]\n");
+  ASSERT_FALSE(LoadRepo(temp.root()).ok());
+  auto config = LoadRepoConfig(temp.root());
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->project, "rides");
+  EXPECT_EQ(config->batch_engine.chunk_size, 500);
+  EXPECT_EQ(config->batch_engine.event_log_uri, "s3://logs/runs");
+
+  temp.Write("feature_store.yaml", "project: rides\nbatch_engine: {event_log_uri: ''}\n");
+  auto bad = LoadRepoConfig(temp.root());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("feature_store.yaml:2: feature_store 'rides': batch_engine.event_log_uri: "
+                        "must not be empty"));
+  EXPECT_EQ(LoadRepoConfig(temp.root() + "/nowhere").status().code(), StatusCode::kNotFound);
 }
 
 TEST(LoaderTest, ValidRepoLoadsWithDefaults) {

@@ -326,7 +326,8 @@ Response Materialize(FeatureServer::State& state, const Request& request, bool i
   if (!RequiredTimestamp(body, "end_ts", &run.end, &error)) return error.ToResponse();
   std::string log_uri;
   if (!OptionalString(body, "event_log_uri", &log_uri, &error)) return error.ToResponse();
-  log_uri = ResolveEventLogUri(log_uri.empty() ? state.options().event_log_uri : log_uri);
+  log_uri = ResolveEventLogUri(log_uri.empty() ? state.options().event_log_uri : log_uri,
+                               state.options().repo_dir);
   // The event log (and its .keep placeholder) comes before any other work.
   auto run_log = MaterializationRunLog::Open(
       log_uri, NewRunId(incremental ? "server-materialize-incremental" : "server-materialize",

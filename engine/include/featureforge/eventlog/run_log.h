@@ -26,6 +26,11 @@ namespace featureforge {
 // FEATUREFORGE_EVENT_LOG_URI environment variable, else "" (no event log).
 std::string ResolveEventLogUri(std::string_view explicit_uri);
 
+// The same, then the repo's `batch_engine.event_log_uri` (a relative path is taken from the repo
+// root). Reads only feature_store.yaml; a repo that does not load gives "" here, and loading it
+// for the run reports why.
+std::string ResolveEventLogUri(std::string_view explicit_uri, const std::string& repo_dir);
+
 // "<kind>-<UTC yyyymmddThhmmss.ffffffZ>-<pid>-<n>": unique per process and call, valid as an
 // EventLog run_id (e.g. "materialize-20261123T184512.123456Z-4711-1").
 std::string NewRunId(std::string_view kind, const Clock& clock = SystemClock());

@@ -24,7 +24,13 @@ namespace featureforge::online {
 struct SqliteStoreOptions {
   std::string path;             // the database file; parent folders are created
   int busy_timeout_ms = 30000;  // other processes (partitions) may hold the write lock
+  int64_t cache_pages = 16384;  // SQLite's page cache, in (4 KiB) pages: at most 64 MiB
 };
+
+// The page cache for writes of `chunk_size` rows: a chunk's UPSERTs touch at most one leaf page
+// per row plus the B-tree's interior pages, so that many pages keep a chunk's write from
+// re-reading pages, and memory follows the chunk size (at most 64 MiB).
+int64_t SqliteCachePagesForChunk(int64_t chunk_size);
 
 Result<std::unique_ptr<OnlineStore>> OpenSqliteOnlineStore(const SqliteStoreOptions& options);
 

@@ -43,4 +43,8 @@ struct LoadOptions {
 };
 Result<Repo> LoadRepo(const std::string& repo_dir, const LoadOptions& options);
 
+// Reads and validates only `<repo_dir>/feature_store.yaml` (same checks and messages as
+// LoadRepo's for that file): for callers that need a setting before loading every definition.
+Result<RepoConfig> LoadRepoConfig(const std::string& repo_dir, const LoadOptions& options = {});
+
 }  // namespace featureforge::repo

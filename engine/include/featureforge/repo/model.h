@@ -43,7 +43,7 @@ struct DataSource {
   std::string path;
   FileFormat format = FileFormat::kParquet;
   std::string timestamp_field = "event_timestamp";
-  std::string created_timestamp_column;  // empty when the source has none
+  std::string created_timestamp_column;              // empty when the source has none
   std::map<std::string, std::string> field_mapping;  // source column -> feature name
   std::string description;
   SourceLocation location;
@@ -62,9 +62,9 @@ struct EmbeddingConfig {
   int batch_size = 64;               // texts per embedder call (HTTP request)
   // Truncation before embedding, in Unicode characters (code points); 0 = none.
   int max_length = 0;
-  int64_t seed = 0;                // hashing: hash seed
-  int timeout_seconds = 30;        // openai: per request
-  int max_retries = 5;             // openai: retries on 429 / 5xx / connection errors
+  int64_t seed = 0;          // hashing: hash seed
+  int timeout_seconds = 30;  // openai: per request
+  int max_retries = 5;       // openai: retries on 429 / 5xx / connection errors
 };
 
 enum class VectorMetric { kCosine, kL2, kInnerProduct };
@@ -131,10 +131,10 @@ struct FeatureService {
 };
 
 struct OnlineStoreConfig {
-  std::string type = "sqlite";  // sqlite | redis
+  std::string type = "sqlite";                // sqlite | redis
   std::string path = "data/online_store.db";  // sqlite: relative to the repo root
-  std::string connection_string;  // redis: "host:port[,db=N][,password=...]"
-  int64_t key_ttl_seconds = 0;    // redis: 0 = keys never expire
+  std::string connection_string;              // redis: "host:port[,db=N][,password=...]"
+  int64_t key_ttl_seconds = 0;                // redis: 0 = keys never expire
   // Folder of the vector indexes of embedding views (relative to the repo root). Empty = next
   // to the SQLite file ("<path>.vectors"); for redis "data/vector_index".
   std::string vector_index_path;
@@ -142,13 +142,16 @@ struct OnlineStoreConfig {
 
 struct OfflineStoreConfig {
   std::string type = "duckdb";  // duckdb | file (both run on DuckDB)
-  std::string memory_limit;      // DuckDB memory_limit, e.g. "1GB"; empty = DuckDB default
-  int threads = 0;               // 0 = DuckDB default
+  std::string memory_limit;     // DuckDB memory_limit, e.g. "1GB"; empty = DuckDB default
+  int threads = 0;              // 0 = DuckDB default
 };
 
 struct BatchEngineConfig {
   std::string type = "local";
   int64_t chunk_size = 10000;  // rows per online write batch
+  // Prefix of every materialization run's JSON-lines event log (path relative to the repo root,
+  // file:// or s3://); empty: none unless a flag or FEATUREFORGE_EVENT_LOG_URI names one.
+  std::string event_log_uri;
 };
 
 struct RepoConfig {
