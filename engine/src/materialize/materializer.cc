@@ -232,8 +232,8 @@ Status StreamLatestRows(offline::DuckConnection& connection, const std::string& 
 // Rows of the window one pass holds for choosing the latest row per key (see rows_per_pass).
 constexpr int64_t kPassRowsPerChunkRow = 250;
 constexpr int64_t kMinRowsPerPass = 100'000;
-// DuckDB memory per row of a pass (a typed row of keys, timestamps and ~10 features plus the
-// window's sort state), and a floor for tiny passes.
+// DuckDB memory per row of a pass (a typed row of keys, timestamps and ~10 features; the
+// aggregate holds at most one per key), and a floor for tiny passes (the scan's buffers).
 constexpr int64_t kPassBytesPerRow = 128;
 constexpr int64_t kMinPassMemoryBytes = int64_t{48} << 20;
 
@@ -405,6 +405,21 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
       if (Status s = setting_guards.back()->status(); !s.ok()) return s.WithContext(context);
     }
   }
+  // The view's columns (keys, features, event ts, created ts) as one struct, in order.
+  std::string row_struct = "struct_pack(";
+  {
+    std::vector<std::string> names = columns.join_keys;
+    for (const repo::Field* field : columns.features) names.push_back(field->name);
+    names.push_back(offline::kEventTsColumn);
+    names.push_back(offline::kCreatedTsColumn);
+    for (size_t i = 0; i < names.size(); ++i) {
+      row_struct += (i == 0 ? "c" : ", c") + std::to_string(i) + " := " + QuoteIdentifier(names[i]);
+    }
+    row_struct += ")";
+  }
+  const std::string order_struct = std::string("struct_pack(e := ") + offline::kEventTsColumn +
+                                   ", c := coalesce(" + offline::kCreatedTsColumn +
+                                   ", TIMESTAMP '-infinity'))";
   ChunkWriter writer(store, spec, options, result.rows_read, &result);
   for (int64_t pass = 0; pass < passes; ++pass) {
     std::string pass_where = where;
@@ -413,13 +428,14 @@ Result<ViewMaterialization> MaterializeView(offline::OfflineStore& offline, cons
       pass_where += " AND (hash(" + keys + ") // " + std::to_string(partition.count) + ") % " +
                     std::to_string(passes) + " = " + std::to_string(pass);
     }
-    // Latest row per key: event ts desc, then created ts desc (rows without one rank last);
-    // __ff_rows counts the window's rows of that key (progress and rows accounting).
-    const std::string latest_sql = "SELECT *, count(*) OVER (PARTITION BY " + keys +
-                                   ") AS __ff_rows FROM (" + typed_sql + ") WHERE " + pass_where +
-                                   " QUALIFY row_number() OVER (PARTITION BY " + keys +
-                                   " ORDER BY " + offline::kEventTsColumn + " DESC, " +
-                                   offline::kCreatedTsColumn + " DESC NULLS LAST) = 1";
+    // Latest row per key: the greatest (event ts, created ts), rows without a created ts
+    // ranking below any with one; __ff_rows counts the window's rows of that key (progress and
+    // rows accounting). A hash aggregate keeps one row per key (and spills), where a window
+    // over the pass would hold every row of it.
+    const std::string latest_sql = "SELECT unnest(__ff_latest), __ff_rows FROM (SELECT arg_max(" +
+                                   row_struct + ", " + order_struct +
+                                   ") AS __ff_latest, count(*) AS __ff_rows FROM (" + typed_sql +
+                                   ") WHERE " + pass_where + " GROUP BY " + keys + ")";
     Status streamed =
         StreamLatestRows(offline.connection(), latest_sql, columns, spec, &writer, &result);
     if (!streamed.ok()) return streamed.WithContext(context);
