@@ -337,13 +337,15 @@ TEST_F(ClusterJobE2E, ManyPartitionsScaleTheGroupUpAndBackDownWithoutLosingATask
                               "    env: [{name: FEATUREFORGE_FAULT_DELAY_MS, value: \"2500\"}]\n"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  const std::string workers = "featureforge.dev/cluster=pool,featureforge.dev/group=cpu";
+  auto worker_pods = [&] {
+    auto pods = Kubectl({"get", "pods", "-l",
+                         "featureforge.dev/cluster=pool,featureforge.dev/group=cpu", "-o", "name"});
+    return static_cast<size_t>(std::count(pods.out.begin(), pods.out.end(), '\n'));
+  };
   size_t most_workers = 0;
   std::string phase;
   for (int i = 0; i < 1200 && phase != "Succeeded" && phase != "Failed"; ++i) {
-    auto pods = Kubectl({"get", "pods", "-l", workers, "-o", "name"});
-    most_workers =
-        std::max<size_t>(most_workers, std::count(pods.out.begin(), pods.out.end(), '\n'));
+    most_workers = std::max(most_workers, worker_pods());
     phase = Get("mj/wide")["status"].value("phase", "");
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
@@ -373,8 +375,7 @@ TEST_F(ClusterJobE2E, ManyPartitionsScaleTheGroupUpAndBackDownWithoutLosingATask
   size_t fewest = 3;
   bool at_min = false;
   for (int i = 0; i < 240 && !at_min; ++i) {
-    auto pods = Kubectl({"get", "pods", "-l", workers, "-o", "name"});
-    const size_t n = std::count(pods.out.begin(), pods.out.end(), '\n');
+    const size_t n = worker_pods();
     fewest = std::min(fewest, n);
     at_min = n == 1 && Get("cc/pool")["status"].value("state", "") == "Ready";
     if (!at_min) std::this_thread::sleep_for(std::chrono::milliseconds(250));
